@@ -1,0 +1,1 @@
+"""jaxgen: a JAX/Flax codebase for studying why deep networks generalize."""
