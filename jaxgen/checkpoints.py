@@ -1,0 +1,108 @@
+"""Checkpoints in `workdir/checkpoints` with orbax, and loading them back for analysis.
+
+What is kept: step 0 (the initial parameters) always; the snapshot schedule of
+`config.checkpoint` (every E epochs, every epoch up to K, an explicit list), never pruned;
+and the latest checkpoint, for exact resume. orbax writes each checkpoint to a temporary
+directory and renames it when complete, so a killed process never leaves a half-written
+step behind as the latest one.
+"""
+
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from orbax.checkpoint import checkpoint_managers as policies
+
+PyTree = Any
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint is missing or unreadable."""
+
+
+def checkpoint_dir(workdir: str) -> str:
+  return os.path.join(os.path.abspath(workdir), "checkpoints")
+
+
+def snapshot_epochs(checkpoint: ml_collections.ConfigDict, num_epochs: int) -> list[int]:
+  """The epochs whose checkpoints are never pruned (epoch 0 = initialisation)."""
+  epochs = {0, *checkpoint.snapshot_epochs}
+  epochs.update(range(1, checkpoint.snapshot_until_epoch + 1))
+  if checkpoint.snapshot_every_epochs:
+    epochs.update(range(0, num_epochs + 1, checkpoint.snapshot_every_epochs))
+  return sorted(e for e in epochs if e <= num_epochs)
+
+
+def make_manager(workdir: str, config: ml_collections.ConfigDict,
+                 steps_per_epoch: int) -> ocp.CheckpointManager:
+  """A manager keeping step 0, the snapshot schedule and the latest checkpoint."""
+  keep = [e * steps_per_epoch for e in snapshot_epochs(config.checkpoint,
+                                                       config.train.num_epochs)]
+  options = ocp.CheckpointManagerOptions(
+      preservation_policy=policies.AnyPreservationPolicy(
+          [policies.LatestN(1), policies.CustomSteps(keep)]),
+      create=True,
+  )
+  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
+
+
+def save(manager: ocp.CheckpointManager, step: int, state: PyTree) -> None:
+  """Starts an asynchronous save; call `manager.wait_until_finished()` before exiting."""
+  manager.save(step, args=ocp.args.StandardSave(state), force=True)
+
+
+def restore(manager: ocp.CheckpointManager, step: int, target: PyTree) -> PyTree:
+  """Restores `step` into the structure, shapes and shardings of `target`."""
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+  try:
+    return manager.restore(step, args=ocp.args.StandardRestore(abstract))
+  except Exception as error:  # orbax raises many types for a damaged checkpoint.
+    raise CheckpointError(
+        f"checkpoint step {step} in {manager.directory} cannot be read ({error!r}); it may be "
+        "truncated or written by a different config. Delete that step directory to resume "
+        "from an earlier checkpoint, or use a fresh --workdir.") from error
+
+
+def saved_steps(workdir: str) -> list[int]:
+  """The steps with a complete checkpoint in `workdir`."""
+  if not os.path.isdir(checkpoint_dir(workdir)):
+    return []
+  with ocp.CheckpointManager(checkpoint_dir(workdir),
+                             options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+    return list(manager.all_steps())
+
+
+def load(workdir: str, step: int | None = None, seed_index: int | None = None) -> dict[str, PyTree]:
+  """Loads the parameters and batch statistics saved at `step` of a run, for analysis.
+
+  Args:
+    workdir: the run's work directory.
+    step: the step to load; None for the latest. Step 0 is the initialisation.
+    seed_index: index into `config.seeds` to select one seed; None keeps the leading seed
+      axis on every array.
+
+  Returns:
+    {"params": ..., "batch_stats": ..., "step": int} as NumPy arrays.
+  """
+  steps = saved_steps(workdir)
+  if not steps:
+    raise CheckpointError(f"no checkpoints in {checkpoint_dir(workdir)}")
+  step = steps[-1] if step is None else step
+  if step not in steps:
+    raise CheckpointError(f"no checkpoint for step {step} in {checkpoint_dir(workdir)}; "
+                          f"saved steps: {steps}")
+  with ocp.CheckpointManager(checkpoint_dir(workdir),
+                             options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+    try:
+      state = manager.restore(step, args=ocp.args.StandardRestore())
+    except Exception as error:
+      raise CheckpointError(f"checkpoint step {step} in {checkpoint_dir(workdir)} cannot be "
+                            f"read ({error!r})") from error
+  result = {"params": state["params"], "batch_stats": state.get("batch_stats", {})}
+  result = jax.tree.map(np.asarray, result)
+  if seed_index is not None:
+    result = jax.tree.map(lambda x: x[seed_index], result)
+  return {**result, "step": step}

@@ -1,0 +1,1 @@
+"""Datasets held in memory as arrays: sources, splits, preprocessing, augmentation."""

@@ -1,0 +1,120 @@
+"""Loads a dataset into memory as train / validation / test arrays, and draws batches.
+
+The data order of a run is a pure function of its seed: epoch e uses the permutation
+`jax.random.permutation(fold_in(data_key, e), num_train)`, and step i of the epoch takes the
+i-th slice of it. Batches are gathered on device, so no host round-trip happens per step.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxgen.data import preprocess
+from jaxgen.data.sources import DATASETS, RawDataset, stratified_holdout
+from jaxgen.registry import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+  """Images (float32, N x H x W x C, normalised dataset-wide) and int32 labels."""
+
+  images: np.ndarray
+  labels: np.ndarray
+
+  def __len__(self) -> int:
+    return len(self.labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+  """The splits a run trains and evaluates on."""
+
+  train: Split
+  validation: Split | None
+  test: Split
+  num_classes: int
+
+  def eval_splits(self) -> dict[str, Split]:
+    """The splits evaluated at every logging event, by name."""
+    splits = {"test": self.test}
+    if self.validation is not None:
+      splits = {"validation": self.validation, **splits}
+    return splits
+
+
+def _validation_mask(labels: np.ndarray, size: float, stratified: bool, seed: int) -> np.ndarray:
+  n = len(labels)
+  count = int(round(size * n)) if 0 < size < 1 else int(size)
+  if count < 0 or count >= n:
+    raise ConfigError(f"config.data.validation_size={size} leaves no training data: the "
+                      f"training split has {n} examples; use a fraction in [0, 1) or a count "
+                      f"below {n}")
+  if count == 0:
+    return np.zeros(n, dtype=bool)
+  if stratified:
+    classes = np.unique(labels)
+    if count % len(classes):
+      raise ConfigError(f"config.data.validation_size={size} gives {count} examples, which "
+                        f"cannot be stratified evenly over {len(classes)} classes")
+    return stratified_holdout(labels, count // len(classes), seed)
+  rng = np.random.default_rng(seed)
+  mask = np.zeros(n, dtype=bool)
+  mask[rng.choice(n, count, replace=False)] = True
+  return mask
+
+
+def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
+  """Loads `config.data`: source, per-class subsampling, validation split, normalisation.
+
+  Args:
+    data: `config.data` with fields name, data_dir, train_per_class, validation_size,
+      stratified_validation, split_seed and normalization.
+
+  Returns:
+    A Dataset with float32 images normalised by statistics of the training images (taken
+    before the validation split, as in the layer-rotation code).
+  """
+  raw: RawDataset = DATASETS.get(data.name)(data.data_dir or None)
+  train_images, train_labels = raw.train_images, raw.train_labels
+  if data.train_per_class:
+    keep = stratified_holdout(train_labels, data.train_per_class, data.split_seed)
+    train_images, train_labels = train_images[keep], train_labels[keep]
+  train_images = preprocess.to_float(train_images)
+  test_images = preprocess.to_float(raw.test_images)
+
+  mean, std = preprocess.normalization_stats(train_images, data.normalization)
+  train_images = (train_images - mean) / std
+  test_images = (test_images - mean) / std
+
+  held_out = _validation_mask(train_labels, data.validation_size, data.stratified_validation,
+                              data.split_seed)
+  validation = Split(train_images[held_out], train_labels[held_out]) if held_out.any() else None
+  return Dataset(
+      train=Split(train_images[~held_out], train_labels[~held_out]),
+      validation=validation,
+      test=Split(test_images, raw.test_labels),
+      num_classes=raw.num_classes,
+  )
+
+
+def epoch_permutation(data_key: jax.Array, epoch: jax.Array, num_examples: int) -> jax.Array:
+  """The order in which epoch `epoch` visits the training examples."""
+  return jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples)
+
+
+def batch_indices(data_key: jax.Array, step: jax.Array, num_examples: int,
+                  batch_size: int) -> jax.Array:
+  """Indices of the examples in global step `step` (epochs drop the last partial batch)."""
+  steps_per_epoch = num_examples // batch_size
+  perm = epoch_permutation(data_key, step // steps_per_epoch, num_examples)
+  start = (step % steps_per_epoch) * batch_size
+  return jax.lax.dynamic_slice_in_dim(perm, start, batch_size)
+
+
+def gather_batch(images: jnp.ndarray, labels: jnp.ndarray,
+                 indices: jax.Array) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """The batch at `indices` of the device-resident training arrays."""
+  return jnp.take(images, indices, axis=0), jnp.take(labels, indices, axis=0)

@@ -1,0 +1,53 @@
+"""Host-side preprocessing computed once at load time, and the on-device input function.
+
+Dataset-wide normalisation (one scalar, or one value per channel, computed on the training
+split) is applied on the host. Cropping, augmentation and per-image standardisation run on
+device inside the jitted step, because they depend on the crop taken.
+"""
+
+import numpy as np
+
+from jaxgen.registry import ConfigError
+
+NORMALIZATIONS = ("none", "global", "per_channel", "per_image")
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+  """uint8 images to float32 in [0, 1]; float images are returned as float32."""
+  if images.dtype == np.uint8:
+    return images.astype(np.float32) / 255.0
+  return images.astype(np.float32)
+
+
+def normalization_stats(train_images: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+  """Mean and std to subtract and divide by, computed on the training images.
+
+  Args:
+    train_images: float array (N, H, W, C).
+    mode: "global" (one scalar over all pixels and channels, as in the layer-rotation code),
+      "per_channel" (one value per channel), or "none"/"per_image" (identity here).
+
+  Returns:
+    (mean, std), broadcastable against (N, H, W, C).
+  """
+  if mode not in NORMALIZATIONS:
+    raise ConfigError(f"config.data.normalization={mode!r} is not known; "
+                      f"valid choices: {', '.join(NORMALIZATIONS)}")
+  if mode == "global":
+    # float64 accumulation: a float32 sum over 150M values loses digits.
+    return (np.asarray(train_images.mean(dtype=np.float64), np.float32),
+            np.asarray(train_images.std(dtype=np.float64), np.float32))
+  if mode == "per_channel":
+    axes = tuple(range(train_images.ndim - 1))
+    return (train_images.mean(axis=axes, dtype=np.float64).astype(np.float32),
+            train_images.std(axis=axes, dtype=np.float64).astype(np.float32))
+  return np.zeros((), np.float32), np.ones((), np.float32)
+
+
+def center_crop(images, size: int):
+  """Crops the central size x size window of (N, H, W, C) images (numpy or jax arrays)."""
+  height, width = images.shape[1:3]
+  if size > height or size > width:
+    raise ConfigError(f"config.data.crop_size={size} is larger than the images ({height}x{width})")
+  top, left = (height - size) // 2, (width - size) // 2
+  return images[:, top:top + size, left:left + size, :]

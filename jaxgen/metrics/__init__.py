@@ -1,0 +1,37 @@
+"""Per-layer metrics over parameter pytrees, and the registry the trainer reads.
+
+Each registered metric is `fn(params, reference_params, config) -> {path: value}` together
+with which reference it compares against: the initial parameters or those at the previous
+measurement.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import ml_collections
+
+from jaxgen.metrics.weights import RWC_VARIANTS, layer_rotation, relative_weight_change
+from jaxgen.registry import Registry
+
+__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "layer_rotation", "relative_weight_change"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+  """A per-layer metric and the parameters it is measured against."""
+
+  fn: Callable[..., dict]
+  reference: str  # "initial" or "previous"
+
+  def __call__(self, params, initial_params, previous_params,
+               config: ml_collections.ConfigDict) -> dict:
+    reference = initial_params if self.reference == "initial" else previous_params
+    return self.fn(params, reference, config)
+
+
+METRICS: Registry[Metric] = Registry("metric", field="metrics.names")
+METRICS.register("layer_rotation")(Metric(
+    lambda p, ref, c: layer_rotation(p, ref, c.layer_rule), reference="initial"))
+METRICS.register("relative_weight_change")(Metric(
+    lambda p, ref, c: relative_weight_change(p, ref, c.rwc_variant, c.layer_rule),
+    reference="previous"))

@@ -1,0 +1,1 @@
+"""Optimizers: optax builders from config, schedules, and layer-wise transforms."""

@@ -1,0 +1,87 @@
+"""The run's record in its workdir: `config.json`, `metrics.jsonl` and TensorBoard events.
+
+`metrics.jsonl` has one JSON object per line, per logging event, split and seed:
+  {"step", "epoch", "seed", "split", "loss", "accuracy", "learning_rate", "wall_time",
+   "<metric>/<layer path>": value, ...}
+(`learning_rate` and per-layer metrics on "train" lines). `read_metrics` reads it back.
+"""
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import ml_collections
+
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+DONE_FILE = "DONE"
+
+
+def config_to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """A JSON-compatible dict of the config (tuples become lists)."""
+  return json.loads(config.to_json())
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
+    json.dump(config_to_dict(config), f, indent=2, sort_keys=True)
+
+
+def read_config(workdir: str) -> dict[str, Any] | None:
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def read_metrics(workdir: str) -> list[dict[str, Any]]:
+  """All rows of `metrics.jsonl` (a list of dicts; `pandas.DataFrame(rows)` tabulates them)."""
+  path = os.path.join(workdir, METRICS_FILE)
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def _json_safe(value: Any) -> Any:
+  value = float(value) if hasattr(value, "__float__") and not isinstance(value, int) else value
+  if isinstance(value, float) and not math.isfinite(value):
+    return str(value)
+  return value
+
+
+class RunLog:
+  """Appends logging events to `metrics.jsonl` and, optionally, TensorBoard."""
+
+  def __init__(self, workdir: str, resume_step: int, tensorboard: bool):
+    self._path = os.path.join(workdir, METRICS_FILE)
+    # Lines past the checkpoint we resume from come from an interrupted run and will be
+    # logged again; dropping them keeps the file a single consistent history.
+    rows = [row for row in read_metrics(workdir) if row["step"] <= resume_step]
+    with open(self._path, "w") as f:
+      f.writelines(json.dumps(row) + "\n" for row in rows)
+    self._tensorboard = None
+    if tensorboard:
+      from tensorboardX import SummaryWriter
+
+      self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+  def write(self, rows: Iterable[dict[str, Any]], num_seeds: int) -> None:
+    """Appends rows (each with step, seed and split) and mirrors scalars to TensorBoard."""
+    rows = [{key: _json_safe(value) for key, value in row.items()} for row in rows]
+    with open(self._path, "a") as f:
+      f.writelines(json.dumps(row) + "\n" for row in rows)
+    if self._tensorboard is None:
+      return
+    for row in rows:
+      prefix = f"seed{row['seed']}/" if num_seeds > 1 else ""
+      for key, value in row.items():
+        if key not in ("step", "epoch", "seed", "split") and isinstance(value, float):
+          self._tensorboard.add_scalar(f"{prefix}{row['split']}/{key}", value, row["step"])
+
+  def close(self) -> None:
+    if self._tensorboard is not None:
+      self._tensorboard.close()

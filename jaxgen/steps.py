@@ -1,0 +1,117 @@
+"""Pure per-seed train, eval and measurement steps. The trainer vmaps them over seeds and
+jits each once per run."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from jaxgen import metrics as metrics_lib
+from jaxgen.data.augment import prepare_inputs
+from jaxgen.data.pipeline import batch_indices, gather_batch
+from jaxgen.train_state import DATA_STREAM, STEP_STREAM, TrainState, zero_sums
+
+
+def _cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
+  return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+
+
+def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
+               model: nn.Module, tx: optax.GradientTransformation,
+               config: ml_collections.ConfigDict,
+               batch_sharding: jax.sharding.Sharding | None = None) -> TrainState:
+  """One optimizer step of one seed on its next batch of the device-resident training set.
+
+  Args:
+    state: the seed's state.
+    images: all training images (N, H, W, C), shared by every seed.
+    labels: all training labels (N,).
+    model: the flax module (bound statically).
+    tx: the optimizer (bound statically).
+    config: the run config (bound statically).
+    batch_sharding: how to lay the batch out over the "data" mesh axis, if at all.
+
+  Returns:
+    The new state; unchanged if the seed is no longer active.
+  """
+  data_key = jax.random.fold_in(state.rng, DATA_STREAM)
+  step_key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
+  augment_key, dropout_key = jax.random.split(step_key)
+
+  indices = batch_indices(data_key, state.step, labels.shape[0], config.train.batch_size)
+  batch_images, batch_labels = gather_batch(images, labels, indices)
+  if batch_sharding is not None:
+    batch_images = jax.lax.with_sharding_constraint(batch_images, batch_sharding)
+  inputs = prepare_inputs(batch_images, augment_key, True, config.data, config.augment)
+
+  def loss_fn(params):
+    variables = {"params": params, "batch_stats": state.batch_stats}
+    logits, updates = model.apply(variables, inputs, train=True, mutable=["batch_stats"],
+                                  rngs={"dropout": dropout_key})
+    return _cross_entropy(logits, batch_labels).mean(), (logits, updates)
+
+  (loss, (logits, model_updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state.params)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  correct = jnp.sum(jnp.argmax(logits, -1) == batch_labels)
+  sums = state.train_sums
+  new_state = state.replace(
+      step=state.step + 1,
+      params=optax.apply_updates(state.params, updates),
+      batch_stats=model_updates.get("batch_stats", state.batch_stats),
+      opt_state=opt_state,
+      train_sums={"loss": sums["loss"] + loss * batch_labels.shape[0],
+                  "correct": sums["correct"] + correct,
+                  "count": sums["count"] + batch_labels.shape[0]},
+  )
+  return jax.tree.map(lambda new, old: jnp.where(state.active, new, old), new_state, state)
+
+
+def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
+              mask: jnp.ndarray, *, model: nn.Module,
+              config: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
+  """Loss and accuracy of one seed on a whole split, in batches, on device.
+
+  Args:
+    state: the seed's state.
+    images: the split padded to (num_batches, batch, H, W, C).
+    labels: (num_batches, batch) labels.
+    mask: (num_batches, batch) 1 for real examples, 0 for padding.
+    model: the flax module (bound statically).
+    config: the run config (bound statically).
+
+  Returns:
+    {"loss": mean loss, "accuracy": fraction correct} over the real examples.
+  """
+  variables = {"params": state.params, "batch_stats": state.batch_stats}
+
+  def one_batch(batch):
+    batch_images, batch_labels, batch_mask = batch
+    inputs = prepare_inputs(batch_images, None, False, config.data, config.augment)
+    logits = model.apply(variables, inputs, train=False)
+    loss = jnp.sum(_cross_entropy(logits, batch_labels) * batch_mask)
+    correct = jnp.sum((jnp.argmax(logits, -1) == batch_labels) * batch_mask)
+    return loss, correct
+
+  losses, corrects = jax.lax.map(one_batch, (images, labels, mask))
+  count = jnp.sum(mask)
+  return {"loss": jnp.sum(losses) / count, "accuracy": jnp.sum(corrects) / count}
+
+
+def measure_step(state: TrainState, *,
+                 config: ml_collections.ConfigDict) -> tuple[TrainState, dict[str, jnp.ndarray]]:
+  """Closes a logging interval: averaged train loss/accuracy and the per-layer metrics.
+
+  Returns the state with the train sums reset and `previous_params` set to the current
+  parameters (the reference of the next relative-weight-change measurement), and a flat dict
+  of scalars: "loss", "accuracy" and "<metric>/<layer path>" for each configured metric.
+  """
+  sums = state.train_sums
+  count = jnp.maximum(sums["count"], 1.0)
+  values = {"loss": sums["loss"] / count, "accuracy": sums["correct"] / count}
+  for name in config.metrics.names:
+    per_layer = metrics_lib.METRICS.get(name)(
+        state.params, state.initial_params, state.previous_params, config.metrics)
+    values.update({f"{name}/{path}": value for path, value in per_layer.items()})
+  return state.replace(previous_params=state.params, train_sums=zero_sums()), values

@@ -1,0 +1,259 @@
+"""`train_and_evaluate(config, workdir)`: the one entry point of every training run.
+
+The loop: S seeds are trained together by one vmapped, jitted `train_step` (compiled once per
+run); at each logging event (every epoch by default) one jitted measurement closes the
+interval, the eval splits are evaluated on device, and the values are fetched to the host in
+one transfer, written to `metrics.jsonl`, checked for NaN and for the stopping rules.
+Checkpoints are written after logging events; re-running on the same workdir resumes.
+"""
+
+import dataclasses
+import functools
+import os
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import tqdm
+from absl import logging
+
+from jaxgen import checkpoints, plots, run_log, sharding, steps
+from jaxgen.config_validation import model_kwargs, validate_config
+from jaxgen.data.augment import prepare_inputs
+from jaxgen.data.pipeline import Split, load_dataset
+from jaxgen.models import build_model
+from jaxgen.optim.factory import build_optimizer
+from jaxgen.registry import ConfigError
+from jaxgen.stopping import SeedStop, StoppingTracker
+from jaxgen.train_state import TrainState, init_state
+
+# Fields that may change when a run is resumed: extending a run or changing how it reports.
+RESUMABLE_CHANGES = ("train.num_epochs", "logging.")
+
+
+class TrainingDivergedError(FloatingPointError):
+  """The training loss became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class RunResult:
+  """What a finished run returns (everything is also in the workdir).
+
+  Attributes:
+    state: the final TrainState, stacked over seeds.
+    final: the last row per (seed, split) of metrics.jsonl.
+    stopped: per seed, why and when a stopping rule ended it.
+    jitted: the run's jitted functions by name, e.g. to check they compiled once.
+  """
+
+  state: TrainState
+  final: dict[tuple[int, str], dict[str, Any]]
+  stopped: dict[int, SeedStop]
+  jitted: dict[str, Any]
+
+
+def _check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  saved = run_log.read_config(workdir)
+  if saved is None:
+    return
+  flat_saved = _flatten(saved)
+  flat_new = _flatten(run_log.config_to_dict(config))
+  changed = sorted(key for key in flat_saved.keys() | flat_new.keys()
+                   if flat_saved.get(key) != flat_new.get(key)
+                   and not key.startswith(RESUMABLE_CHANGES))
+  if changed:
+    details = "; ".join(f"config.{k}: {flat_saved.get(k)!r} -> {flat_new.get(k)!r}"
+                        for k in changed)
+    raise ConfigError(f"workdir {workdir} holds a run with a different config ({details}). "
+                      "Use a new --workdir, or the same config to resume.")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def _padded_batches(split: Split, batch_size: int) -> tuple[np.ndarray, ...]:
+  """(images, labels, mask) reshaped into (num_batches, batch_size, ...) with zero padding."""
+  n = len(split)
+  num_batches = -(-n // batch_size)
+  pad = num_batches * batch_size - n
+  images = np.concatenate([split.images, np.zeros((pad, *split.images.shape[1:]), np.float32)])
+  labels = np.concatenate([split.labels, np.zeros(pad, np.int32)])
+  mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+  shape = (num_batches, batch_size)
+  return (images.reshape(shape + images.shape[1:]), labels.reshape(shape),
+          mask.reshape(shape))
+
+
+def _is_log_step(step: int, steps_per_epoch: int, total_steps: int,
+                 log_every_steps: int) -> bool:
+  every = log_every_steps or steps_per_epoch
+  return step % every == 0 or step == total_steps
+
+
+def _is_checkpoint_step(step: int, steps_per_epoch: int, total_steps: int,
+                        config: ml_collections.ConfigDict) -> bool:
+  if step == total_steps:
+    return True
+  if step % steps_per_epoch:
+    return False
+  epoch = step // steps_per_epoch
+  every = config.checkpoint.every_epochs
+  return bool(every and epoch % every == 0) or epoch in checkpoints.snapshot_epochs(
+      config.checkpoint, config.train.num_epochs)
+
+
+def _rows(step: int, epoch: float, wall_time: float, seeds: list[int], active: np.ndarray,
+          train: dict[str, np.ndarray], evals: dict[str, dict[str, np.ndarray]],
+          learning_rate: float) -> list[dict[str, Any]]:
+  rows = []
+  for i, seed in enumerate(seeds):
+    if not active[i]:
+      continue  # A stopped seed has nothing new to report.
+    base = {"step": step, "epoch": epoch, "seed": seed, "wall_time": wall_time}
+    train_row = {key: float(value[i]) for key, value in train.items()}
+    rows.append({**base, "split": "train", "learning_rate": learning_rate, **train_row})
+    for split, values in evals.items():
+      rows.append({**base, "split": split, **{k: float(v[i]) for k, v in values.items()}})
+  return rows
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunResult:
+  """Trains every seed of `config.seeds`, logging, checkpointing and resuming in `workdir`.
+
+  Args:
+    config: a run config (see `configs/default.py` for every field).
+    workdir: where config.json, metrics.jsonl, tensorboard/, checkpoints/ and figures/ go.
+      If it holds an unfinished run of the same config, training resumes from its latest
+      checkpoint and ends with the same parameters as an uninterrupted run.
+
+  Returns:
+    A RunResult.
+
+  Raises:
+    ConfigError: for invalid config fields, before any training.
+    TrainingDivergedError: when the train loss becomes NaN/inf (the checkpoints written
+      before stay intact).
+  """
+  validate_config(config)
+  os.makedirs(workdir, exist_ok=True)
+  _check_resume_config(workdir, config)
+  seeds = list(config.seeds)
+
+  dataset = load_dataset(config.data)
+  num_train, batch_size = len(dataset.train), config.train.batch_size
+  if batch_size > num_train:
+    raise ConfigError(f"config.train.batch_size={batch_size} exceeds the {num_train} "
+                      "training examples")
+  steps_per_epoch = num_train // batch_size
+  total_steps = steps_per_epoch * config.train.num_epochs
+
+  model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
+  tx, schedule = build_optimizer(config.optim, steps_per_epoch)
+  mesh = sharding.make_mesh(config)
+  state_sharding, replicated = sharding.seed_sharding(mesh), sharding.replicated(mesh)
+
+  train_images = jax.device_put(dataset.train.images, replicated)
+  train_labels = jax.device_put(dataset.train.labels, replicated)
+  eval_data = {name: jax.device_put(_padded_batches(split, config.train.eval_batch_size),
+                                    replicated)
+               for name, split in dataset.eval_splits().items()}
+
+  sample_input = prepare_inputs(jnp.asarray(dataset.train.images[:1]), None, False,
+                                      config.data, config.augment)
+  init_fn = jax.jit(jax.vmap(functools.partial(init_state, model=model, tx=tx,
+                                               sample_input=sample_input)),
+                    out_shardings=state_sharding)
+  train_fn = jax.jit(
+      jax.vmap(functools.partial(steps.train_step, model=model, tx=tx, config=config,
+                                 batch_sharding=sharding.batch_sharding(mesh)),
+               in_axes=(0, None, None), spmd_axis_name="seeds"),
+      donate_argnums=0, out_shardings=state_sharding)
+  eval_fn = jax.jit(jax.vmap(functools.partial(steps.eval_step, model=model, config=config),
+                             in_axes=(0, None, None, None), spmd_axis_name="seeds"))
+  measure_fn = jax.jit(jax.vmap(functools.partial(steps.measure_step, config=config),
+                                spmd_axis_name="seeds"),
+                       donate_argnums=0, out_shardings=(state_sharding, replicated))
+  jitted = {"init": init_fn, "train_step": train_fn, "eval_step": eval_fn,
+            "measure_step": measure_fn}
+
+  state = init_fn(jnp.asarray(seeds, jnp.int32))
+  run_log.write_config(workdir, config)
+  manager = checkpoints.make_manager(workdir, config, steps_per_epoch)
+  start_step = manager.latest_step()
+  if start_step is None:
+    start_step = 0
+    checkpoints.save(manager, 0, state)
+  else:
+    state = checkpoints.restore(manager, start_step, state)
+    logging.info("Resuming %s from step %d.", workdir, start_step)
+
+  log = run_log.RunLog(workdir, start_step, config.logging.tensorboard)
+  history = run_log.read_metrics(workdir)
+  tracker = StoppingTracker(config.train.stop, seeds)
+  tracker.replay(history)
+  time_offset = max((row["wall_time"] for row in history), default=0.0)
+  active = np.asarray(jax.device_get(state.active))
+  start_time = time.time()
+  show_progress = config.logging.progress_bar and sys.stderr.isatty()
+  progress = None
+
+  try:
+    step = start_step
+    while step < total_steps and active.any():
+      if progress is None:
+        progress = tqdm.tqdm(total=steps_per_epoch, initial=step % steps_per_epoch,
+                             desc=f"epoch {step // steps_per_epoch + 1}",
+                             disable=not show_progress, leave=False)
+      state = train_fn(state, train_images, train_labels)
+      step += 1
+      progress.update()
+      if _is_log_step(step, steps_per_epoch, total_steps, config.train.log_every_steps):
+        evals = {name: eval_fn(state, *arrays) for name, arrays in eval_data.items()}
+        state, train_values = measure_fn(state)
+        train_values, evals = jax.device_get((train_values, evals))
+        losses = train_values["loss"][active]
+        if not np.all(np.isfinite(losses)):
+          raise TrainingDivergedError(
+              f"train loss became {losses} at step {step} (epoch {step / steps_per_epoch:.2f});"
+              f" the checkpoints in {checkpoints.checkpoint_dir(workdir)} up to the previous "
+              "one are intact. Lower config.optim.learning_rate or check the data.")
+        rows = _rows(step, round(step / steps_per_epoch, 4),
+                     time_offset + time.time() - start_time, seeds, active, train_values,
+                     evals, float(schedule(step - 1)))
+        log.write(rows, len(seeds))
+        progress.set_postfix({k: f"{rows[0][k]:.4f}" for k in ("loss", "accuracy")})
+        logging.info("step %d: %s", step, {
+            (r["seed"], r["split"]): round(r["accuracy"], 4) for r in rows})
+        stopping = tracker.update(rows)
+        if stopping:
+          active = np.asarray([seed not in tracker.stopped for seed in seeds])
+          state = state.replace(active=jax.device_put(active, state_sharding))
+      if step % steps_per_epoch == 0:
+        progress.close()
+        progress = None
+      if _is_checkpoint_step(step, steps_per_epoch, total_steps, config) or not active.any():
+        checkpoints.save(manager, step, state)
+  finally:
+    if progress is not None:
+      progress.close()
+    manager.wait_until_finished()
+    manager.close()
+    log.close()
+
+  if config.logging.figures:
+    plots.plot_run(workdir)
+  with open(os.path.join(workdir, run_log.DONE_FILE), "w") as f:
+    f.write(f"finished at step {step}\n")
+  final = {(row["seed"], row["split"]): row for row in run_log.read_metrics(workdir)}
+  return RunResult(state=state, final=final, stopped=tracker.stopped, jitted=jitted)
