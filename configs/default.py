@@ -26,7 +26,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.name = "mnist_embedded"  # See `python -m jaxgen.main --list`.
   config.data.data_dir = ""  # tfds data_dir ("" = tfds default ~/tensorflow_datasets).
   config.data.train_per_class = 0  # Keep this many training images per class (0 = all).
-  config.data.validation_size = 0  # Held out of train: a fraction in (0, 1) or a count.
+  config.data.validation_size = 0.0  # Held out of train: a fraction in (0, 1) or a count.
   config.data.stratified_validation = True  # Same number of validation images per class.
   config.data.split_seed = 0  # Seed of the validation split and per-class subsampling.
   config.data.normalization = "global"  # none | global | per_channel | per_image.

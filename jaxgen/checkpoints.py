@@ -97,7 +97,13 @@ def load(workdir: str, step: int | None = None, seed_index: int | None = None) -
   with ocp.CheckpointManager(checkpoint_dir(workdir),
                              options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
     try:
-      state = manager.restore(step, args=ocp.args.StandardRestore())
+      # Restore onto one local device whatever mesh the run was trained on.
+      metadata = ocp.StandardCheckpointer().metadata(
+          os.path.join(checkpoint_dir(workdir), str(step), "default")).item_metadata
+      device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+      target = jax.tree.map(
+          lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device), metadata)
+      state = manager.restore(step, args=ocp.args.StandardRestore(target))
     except Exception as error:
       raise CheckpointError(f"checkpoint step {step} in {checkpoint_dir(workdir)} cannot be "
                             f"read ({error!r})") from error

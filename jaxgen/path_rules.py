@@ -33,10 +33,24 @@ def path_to_str(path: tuple) -> str:
   return "/".join(parts)
 
 
+def natural_key(path: str) -> tuple:
+  """Sort key under which "Dense_2" precedes "Dense_10"."""
+  return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path))
+
+
 def flatten(tree: PyTree) -> dict[str, Any]:
-  """Returns {path: leaf} in tree order (flax keeps module definition order)."""
+  """Returns {path: leaf} in network order.
+
+  jax flattens dicts in sorted key order, and any jit, vmap or checkpoint round trip
+  rebuilds them that way, so insertion (definition) order cannot be relied on. Network order
+  is therefore the natural sort of the paths: flax's automatic names ("Conv_0", "Conv_1",
+  ..., "Dense_0") sort in call order for plain stacks; models whose module names would not
+  (e.g. residual blocks beside a final Dense) name their modules so that they do, and
+  `tests/test_models.py` checks this against the actual call order for every model.
+  """
   leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
-  return {path_to_str(path): leaf for path, leaf in leaves}
+  items = [(path_to_str(path), leaf) for path, leaf in leaves]
+  return dict(sorted(items, key=lambda item: natural_key(item[0])))
 
 
 def map_with_path(fn, tree: PyTree, *rest: PyTree) -> PyTree:

@@ -12,6 +12,7 @@ would add to the parameters (u = −s in the paper's notation, where s points up
 builds such base steps with the Keras semantics of the original code.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -175,8 +176,9 @@ def _scale_by_keras_adam(b1: float, b2: float, eps: float) -> optax.GradientTran
     count = optax.safe_increment(state.count)
     mu = jax.tree.map(lambda g, m: b1 * m + (1 - b1) * g, updates, state.mu)
     nu = jax.tree.map(lambda g, v: b2 * v + (1 - b2) * g * g, updates, state.nu)
+    # 1 − βᵗ as −expm1(t·log β), with log β in float64: 1 − 0.999 loses 4 digits in float32.
     t = count.astype(jnp.float32)
-    corr = jnp.sqrt(1 - b2**t) / (1 - b1**t)
+    corr = jnp.sqrt(-jnp.expm1(t * math.log(b2))) / -jnp.expm1(t * math.log(b1))
     updates = jax.tree.map(lambda m, v: corr * m / (jnp.sqrt(v) + eps), mu, nu)
     return updates, _KerasAdamState(count, mu, nu)
 
@@ -205,14 +207,41 @@ def _scale_by_keras_adagrad(eps: float) -> optax.GradientTransformation:
   return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _base_step(base: str, learning_rate: optax.ScalarOrSchedule, momentum: float | None,
-               nesterov: bool, b1: float, b2: float, rms_decay: float,
-               eps: float) -> optax.GradientTransformation:
-  """The base optimizer's lr-scaled step in optax sign (Keras semantics of the paper's code)."""
+def keras_base_step(
+    base: str,
+    learning_rate: optax.ScalarOrSchedule,
+    momentum: float | None = None,
+    nesterov: bool = False,
+    *,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    rms_decay: float = 0.9,
+    eps: float = KERAS_EPSILON,
+) -> optax.GradientTransformation:
+  """A base optimizer's step as Keras 2.1 computes it, lr included, in optax sign.
+
+  Alone it is the paper's plain (non-Layca) baseline; `layca` chains Layca after it. It
+  differs from optax's optimizers where Keras does: the rate enters the SGD velocity, and the
+  adaptive methods add eps outside the square root and (Adam) outside the bias correction.
+
+  Args:
+    base: one of `BASES` (see `layca` for each one's update).
+    learning_rate: ρ, a float or schedule.
+    momentum: μ for "sgd" (default 0) and "sgd_amom" (default 0.9); must be unset or 0 for
+      the adaptive bases.
+    nesterov: Nesterov momentum, "sgd" only.
+    b1: Adam's first-moment decay.
+    b2: Adam's second-moment decay.
+    rms_decay: RMSprop's decay.
+    eps: Keras epsilon of the adaptive bases.
+
+  Returns:
+    An `optax.GradientTransformation` whose updates are added to the parameters.
+  """
   if base not in BASES:
     raise ConfigError(f"config.optim.base={base!r} is not a known Layca base optimizer; "
                       f"valid choices: {', '.join(BASES)}")
-  if momentum is not None and base not in ("sgd", "sgd_amom"):
+  if momentum and base not in ("sgd", "sgd_amom"):
     raise ConfigError(f"config.optim.momentum only applies to sgd and sgd_amom, not {base!r}")
   if nesterov and base != "sgd":
     raise ConfigError(f"config.optim.nesterov only applies to sgd, not {base!r}")
@@ -259,6 +288,10 @@ def layca(
   - "rmsprop": decay 0.9, eps 1e-7 outside the square root.
   - "adagrad": zero initial accumulator, eps 1e-7 outside the square root.
 
+  With momentum, the velocity accumulates the base rate ρ(t), not ρ_l(t). Constant per-layer
+  multipliers only rescale a layer's whole velocity, which Layca discards, so this is exact for
+  them; with `recorded_rates` it is exact for μ = 0, the setting of the paper's rate copying.
+
   Args:
     base: one of `BASES`.
     learning_rate: ρ, a float or schedule; used by both the base step and Layca.
@@ -290,7 +323,8 @@ def layca(
     generalization in deep networks?", arXiv:1806.01603.
   """
   return optax.chain(
-      _base_step(base, learning_rate, momentum, nesterov, b1, b2, rms_decay, eps),
+      keras_base_step(base, learning_rate, momentum, nesterov, b1=b1, b2=b2,
+                      rms_decay=rms_decay, eps=eps),
       scale_by_layca(learning_rate, layer_rule, eps, multipliers=multipliers,
                      recorded_rates=recorded_rates, train_non_layers=train_non_layers))
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgen.path_rules import KERNEL_RULE, flatten, layer_paths, map_with_path, resolve_rules
+from jaxgen.path_rules import KERNEL_RULE, layer_paths, map_with_path, resolve_rules
 from jaxgen.registry import ConfigError
 
 PyTree = optax.Params
@@ -122,7 +122,3 @@ def layerwise_multipliers(
 
   return optax.GradientTransformation(optax.init_empty_state, update_fn)
 
-
-def describe(mults: PyTree) -> dict[str, float]:
-  """{path: multiplier}, for logging a run's layer-wise setting next to its config."""
-  return {path: float(m) for path, m in flatten(mults).items()}

@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny config on the embedded 8x8 digits, and a compilation cache."""
+
+import os
+
+import jax
+import pytest
+
+from configs import default
+
+# Repeated compiles of the same tiny programs across tests hit this cache.
+jax.config.update("jax_compilation_cache_dir",
+                  os.path.expanduser("~/.cache/jaxgen-tests/jax-cache"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def make_tiny_config(**overrides):
+  """The default config shrunk to seconds: an MLP on 8x8 digits, 2 epochs of 12 steps."""
+  config = default.get_config()
+  config.data.name = "digits"
+  config.model = {"name": "mlp", "widths": (32,), "batch_norm": False, "dropout_rate": 0.0}
+  config.train.batch_size = 128
+  config.train.eval_batch_size = 300
+  config.train.num_epochs = 2
+  config.optim.learning_rate = 0.1
+  config.logging.tensorboard = False
+  config.logging.figures = False
+  for key, value in overrides.items():
+    section, _, field = key.rpartition(".")
+    target = config
+    for part in filter(None, section.split(".")):
+      target = target[part]
+    target[field] = value
+  return config
+
+
+@pytest.fixture
+def tiny_config():
+  return make_tiny_config

@@ -1,0 +1,67 @@
+"""Every bad input fails before training with one error naming the field and the choices."""
+
+import os
+import shutil
+
+import pytest
+
+from jaxgen import checkpoints, train
+from jaxgen.registry import ConfigError
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"data.name": "imagenet21k"}, r"config\.data\.name='imagenet21k'.*valid choices:.*cifar10"),
+    ({"model.name": "gpt"}, r"config\.model\.name='gpt'.*valid choices:.*mlp"),
+    ({"optim.name": "lion"}, r"config\.optim\.name='lion'.*valid choices:.*adam"),
+    ({"optim.schedule": "cosine"}, r"config\.optim\.schedule='cosine'.*valid choices:.*step"),
+    ({"metrics.names": ("layer_rotation", "sharpness")},
+     r"config\.metrics\.names='sharpness'.*valid choices:.*layer_rotation"),
+    ({"metrics.rwc_variant": "l2"}, r"config\.metrics\.rwc_variant='l2'.*elementwise_mean"),
+    ({"data.normalization": "zca"}, r"config\.data\.normalization='zca'.*per_channel"),
+    ({"optim.learning_rate": -0.1}, r"config\.optim\.learning_rate=-0\.1 must be >= 0"),
+    ({"optim.weight_decay_convention": "tf"}, r"weight_decay_convention='tf'.*keras"),
+    ({"data.validation_size": 5000}, r"config\.data\.validation_size=5000(\.0)? leaves no training"),
+    ({"data.validation_size": 0.0111}, r"cannot be stratified evenly over 10 classes"),
+    ({"train.batch_size": 4096}, r"config\.train\.batch_size=4096 exceeds"),
+    ({"seeds": ()}, r"config\.seeds"),
+])
+def test_bad_config_value_names_field_and_choices(tiny_config, tmp_path, overrides, message):
+  with pytest.raises(ConfigError, match=message):
+    train.train_and_evaluate(tiny_config(**overrides), str(tmp_path))
+  assert not os.path.exists(tmp_path / "checkpoints")
+
+
+def test_unknown_model_argument_lists_valid_arguments(tiny_config, tmp_path):
+  config = tiny_config()
+  config.model.depth = 3
+  with pytest.raises(ConfigError, match=r"config\.model\.depth.*valid arguments: widths"):
+    train.train_and_evaluate(config, str(tmp_path))
+
+
+def test_resume_with_a_different_config_is_refused(tiny_config, tmp_path):
+  train.train_and_evaluate(tiny_config(), str(tmp_path))
+  with pytest.raises(ConfigError, match=r"config\.optim\.learning_rate: 0\.1 -> 0\.2"):
+    train.train_and_evaluate(tiny_config(**{"optim.learning_rate": 0.2}), str(tmp_path))
+
+
+def test_truncated_checkpoint_gives_a_clear_error(tiny_config, tmp_path):
+  config = tiny_config(**{"train.num_epochs": 1})
+  train.train_and_evaluate(config, str(tmp_path))
+  latest = checkpoints.saved_steps(str(tmp_path))[-1]
+  step_dir = os.path.join(checkpoints.checkpoint_dir(str(tmp_path)), str(latest), "default")
+  for name in os.listdir(step_dir):  # Lose the array data, keep the metadata.
+    path = os.path.join(step_dir, name)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+  config = tiny_config(**{"train.num_epochs": 2})
+  with pytest.raises(checkpoints.CheckpointError, match=rf"checkpoint step {latest}.*truncated"):
+    train.train_and_evaluate(config, str(tmp_path))
+
+
+def test_main_lists_registries(capsys):
+  from jaxgen import catalog
+
+  listing = catalog.describe()
+  for expected in ("mnist_embedded", "cifar10", "small_cnn", "sgd", "layer_rotation",
+                   "configs/default.py"):
+    assert expected in listing

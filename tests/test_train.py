@@ -1,0 +1,112 @@
+"""End-to-end behaviour of `train_and_evaluate` on tiny configs."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgen import checkpoints, run_log, train
+
+
+def _params(result, seed_index=0):
+  return jax.tree.map(lambda x: np.asarray(x[seed_index]), result.state.params)
+
+
+def test_run_writes_config_metrics_checkpoints_and_figures(tiny_config, tmp_path):
+  config = tiny_config(**{"logging.figures": True, "logging.tensorboard": True})
+  train.train_and_evaluate(config, str(tmp_path))
+
+  assert json.load(open(tmp_path / "config.json"))["model"]["name"] == "mlp"
+  rows = run_log.read_metrics(str(tmp_path))
+  train_rows = [r for r in rows if r["split"] == "train"]
+  assert [r["epoch"] for r in train_rows] == [1.0, 2.0]
+  for row in train_rows:
+    for metric in ("layer_rotation", "relative_weight_change"):
+      assert {k for k in row if k.startswith(metric)} == {
+          f"{metric}/Dense_0/kernel", f"{metric}/Dense_1/kernel"}
+  assert {r["split"] for r in rows} == {"train", "test"}
+  assert checkpoints.saved_steps(str(tmp_path))[0] == 0
+  assert sorted(os.listdir(tmp_path / "figures")) == [
+      "layer_rotation.png", "learning_curves.png", "relative_weight_change.png"]
+  assert os.listdir(tmp_path / "tensorboard")
+
+
+def test_every_jitted_function_compiles_once_per_run(tiny_config, tmp_path):
+  result = train.train_and_evaluate(tiny_config(**{"train.num_epochs": 3}), str(tmp_path))
+  assert {name: fn._cache_size() for name, fn in result.jitted.items()} == {
+      "init": 1, "train_step": 1, "eval_step": 1, "measure_step": 1}
+
+
+def test_trained_model_learns_digits(tiny_config, tmp_path):
+  result = train.train_and_evaluate(tiny_config(**{"train.num_epochs": 4}), str(tmp_path))
+  assert result.final[(0, "test")]["accuracy"] > 0.85
+
+
+def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_config, tmp_path, monkeypatch):
+  config = tiny_config(**{"train.num_epochs": 3, "data.validation_size": 0.1,
+                          "train.stop.plateau_epochs": 5})
+  uninterrupted = train.train_and_evaluate(config, str(tmp_path / "a"))
+
+  # Kill the second run while it logs epoch 2: only the epoch-1 checkpoint survives.
+  original_write = run_log.RunLog.write
+  calls = []
+
+  def dying_write(self, rows, num_seeds):
+    calls.append(rows)
+    if len(calls) == 2:
+      raise KeyboardInterrupt
+    original_write(self, rows, num_seeds)
+
+  monkeypatch.setattr(run_log.RunLog, "write", dying_write)
+  with pytest.raises(KeyboardInterrupt):
+    train.train_and_evaluate(config, str(tmp_path / "b"))
+  monkeypatch.setattr(run_log.RunLog, "write", original_write)
+  steps_per_epoch = [r for r in calls[0] if r["split"] == "train"][0]["step"]
+  assert checkpoints.saved_steps(str(tmp_path / "b")) == [0, steps_per_epoch]
+
+  resumed = train.train_and_evaluate(config, str(tmp_path / "b"))
+  for a, b in zip(jax.tree.leaves(uninterrupted.state), jax.tree.leaves(resumed.state),
+                  strict=True):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+  def without_time(workdir):
+    return [{k: v for k, v in r.items() if k != "wall_time"}
+            for r in run_log.read_metrics(str(workdir))]
+
+  assert without_time(tmp_path / "a") == without_time(tmp_path / "b")
+
+
+def test_seed_of_multi_seed_run_equals_single_seed_run(tiny_config, tmp_path):
+  multi = train.train_and_evaluate(tiny_config(seeds=(3, 7)), str(tmp_path / "multi"))
+  single = train.train_and_evaluate(tiny_config(seeds=(7,)), str(tmp_path / "single"))
+  for a, b in zip(jax.tree.leaves(_params(multi, 1)), jax.tree.leaves(_params(single, 0)),
+                  strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  # Different seeds differ: own init and data order.
+  assert not np.allclose(jax.tree.leaves(_params(multi, 0))[0],
+                         jax.tree.leaves(_params(multi, 1))[0])
+
+
+def test_interpolation_stop_records_when_each_seed_fitted(tiny_config, tmp_path):
+  config = tiny_config(seeds=(0, 1), **{"train.num_epochs": 6,
+                                        "train.stop.target_train_accuracy": 0.8})
+  result = train.train_and_evaluate(config, str(tmp_path))
+  assert set(result.stopped) == {0, 1}
+  for stop in result.stopped.values():
+    assert stop.reason.startswith("fitted")
+    assert stop.metrics["train_accuracy"] >= 0.8
+    assert "test_accuracy" in stop.metrics and stop.step < 6 * 12
+  # A stopped seed stops changing: its final params are those at its stopping step.
+  assert max(r["step"] for r in run_log.read_metrics(str(tmp_path))) == max(
+      s.step for s in result.stopped.values())
+
+
+def test_nan_loss_raises_and_keeps_last_good_checkpoint(tiny_config, tmp_path):
+  config = tiny_config(**{"optim.learning_rate": 1e30, "train.num_epochs": 3})
+  with pytest.raises(train.TrainingDivergedError, match="learning_rate"):
+    train.train_and_evaluate(config, str(tmp_path))
+  assert checkpoints.saved_steps(str(tmp_path)) == [0]
+  initial = checkpoints.load(str(tmp_path), 0, seed_index=0)
+  assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(initial["params"]))
