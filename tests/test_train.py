@@ -18,7 +18,7 @@ def test_run_writes_config_metrics_checkpoints_and_figures(tiny_config, tmp_path
   config = tiny_config(**{"logging.figures": True, "logging.tensorboard": True})
   train.train_and_evaluate(config, str(tmp_path))
 
-  assert json.load(open(tmp_path / "config.json"))["model"]["name"] == "mlp"
+  assert json.loads((tmp_path / "config.json").read_text())["model"]["name"] == "mlp"
   rows = run_log.read_metrics(str(tmp_path))
   train_rows = [r for r in rows if r["split"] == "train"]
   assert [r["epoch"] for r in train_rows] == [1.0, 2.0]
