@@ -1,0 +1,25 @@
+"""Learning-rate x width sweep of an MLP on the embedded MNIST digits (a sweep example).
+
+  python -m launch.local --config=configs/backbone/mlp_lr_sweep.py --workdir=/tmp/mlp_sweep \
+      --seeds=0,1 --parallel=2
+
+Each of the 6 settings trains 2 seeds together; about 20 s per run on a 2-core CPU. Expected:
+test accuracy ~93-95%, lowest at lr 0.01; layer rotation grows with the learning rate.
+"""
+
+import ml_collections
+
+from configs import default
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = default.get_config()
+  config.model = ml_collections.ConfigDict(
+      {"name": "mlp", "widths": (256,), "batch_norm": False, "dropout_rate": 0.0})
+  config.train.num_epochs = 5
+  return config
+
+
+def get_sweep() -> list[dict]:
+  return [{"optim.learning_rate": lr, "model.widths": widths}
+          for lr in (0.01, 0.1, 0.3) for widths in ((128,), (512,))]

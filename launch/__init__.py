@@ -1,0 +1,1 @@
+"""Turning sweeps into runs: `sweep` expands them, `local` executes them on this machine."""

@@ -1,0 +1,89 @@
+"""Expands a config file's sweep into named runs; executing them is a back-end's job.
+
+A config file may define `get_sweep() -> list[dict]`, each dict a set of overrides of
+`get_config()` (dotted field names). The seed is its own axis, never part of the sweep:
+`expand(..., seeds=(0, 1, 2))` trains the seeds of each setting together in one vmapped run
+(`config.seeds`), or as separate runs with `separate_seeds=True`.
+"""
+
+import dataclasses
+import importlib.util
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One run of a sweep: its sub-workdir name and its config overrides."""
+
+  name: str
+  overrides: dict[str, Any]
+
+  def command(self, python: str, config_path: str, root: str) -> list[str]:
+    """The `jaxgen.main` command line of this run, with workdir `root/name`."""
+    flags = [f"--config.{key}={format_value(value)}" for key, value in self.overrides.items()]
+    return [python, "-m", "jaxgen.main", f"--config={config_path}",
+            f"--workdir={os.path.join(root, self.name)}", *flags]
+
+
+def format_value(value: Any) -> str:
+  """A value as ml_collections' flag parser reads it back."""
+  if isinstance(value, list | tuple):
+    return "(" + "".join(f"{format_value(v)}, " for v in value) + ")"
+  return str(value)
+
+
+def run_name(overrides: dict[str, Any]) -> str:
+  """A directory name that says what the run changes, e.g. "learning_rate=0.1,widths=128"."""
+  if not overrides:
+    return "base"
+  parts = []
+  for key, value in overrides.items():
+    shown = "-".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    parts.append(f"{key.rpartition('.')[2]}={shown}")
+  return re.sub(r"[^A-Za-z0-9_.,=+-]", "_", ",".join(parts))
+
+
+def load_sweep(config_path: str) -> list[dict[str, Any]]:
+  """Calls `get_sweep()` of the config file at `config_path`."""
+  spec = importlib.util.spec_from_file_location("_sweep_config", config_path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not hasattr(module, "get_sweep"):
+    raise ValueError(f"{config_path} defines no get_sweep(); it has nothing to expand")
+  sweep = module.get_sweep()
+  for overrides in sweep:
+    if "seeds" in overrides or "seed" in overrides:
+      raise ValueError(f"{config_path}: get_sweep() must not set seeds; pass them to the "
+                       "launcher (the seed is its own axis)")
+  return sweep
+
+
+def expand(config_path: str, seeds: Sequence[int] | None = None,
+           separate_seeds: bool = False) -> list[Run]:
+  """The runs of a sweep, each with its overrides and sub-workdir name.
+
+  Args:
+    config_path: a config file defining get_config() and get_sweep().
+    seeds: seeds to train for every setting; None keeps the config's own.
+    separate_seeds: one run per seed instead of one vmapped run per setting.
+
+  Returns:
+    The runs, in sweep order.
+  """
+  runs = []
+  for overrides in load_sweep(config_path):
+    if seeds is None:
+      runs.append(Run(run_name(overrides), dict(overrides)))
+    elif separate_seeds:
+      for seed in seeds:
+        with_seed = {**overrides, "seeds": (seed,)}
+        runs.append(Run(run_name(with_seed), with_seed))
+    else:
+      runs.append(Run(run_name(overrides), {**overrides, "seeds": tuple(seeds)}))
+  names = [run.name for run in runs]
+  if len(set(names)) != len(names):
+    raise ValueError(f"{config_path}: get_sweep() repeats a setting: {names}")
+  return runs

@@ -1,0 +1,58 @@
+"""Sweep expansion into named runs, and local execution that skips finished runs."""
+
+import os
+import sys
+
+import pytest
+
+from jaxgen import run_log
+from launch import local, sweep
+
+SWEEP = "configs/backbone/mlp_lr_sweep.py"
+
+
+def test_sweep_expands_to_named_runs_with_seeds_as_own_axis():
+  runs = sweep.expand(SWEEP, seeds=(0, 1))
+  assert len(runs) == 6
+  assert runs[0].name == "learning_rate=0.01,widths=128"
+  assert runs[0].overrides == {"optim.learning_rate": 0.01, "model.widths": (128,),
+                               "seeds": (0, 1)}
+  separate = sweep.expand(SWEEP, seeds=(0, 1), separate_seeds=True)
+  assert len(separate) == 12 and separate[1].name == "learning_rate=0.01,widths=128,seeds=1"
+
+
+def test_command_round_trips_through_the_config_flags():
+  run = sweep.expand(SWEEP, seeds=(3,))[0]
+  command = run.command(sys.executable, SWEEP, "/tmp/root")
+  assert command[-3:] == ["--config.optim.learning_rate=0.01", "--config.model.widths=(128, )",
+                          "--config.seeds=(3, )"]
+  assert command[4] == "--workdir=/tmp/root/learning_rate=0.01,widths=128"
+
+
+def test_sweep_may_not_tune_the_seed(tmp_path):
+  path = tmp_path / "bad.py"
+  path.write_text("def get_config():\n  pass\n\ndef get_sweep():\n  return [{'seeds': (1,)}]\n")
+  with pytest.raises(ValueError, match="must not set seeds"):
+    sweep.expand(str(path))
+
+
+def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
+  config = tmp_path / "tiny_sweep.py"
+  config.write_text(
+      "from tests.conftest import make_tiny_config\n"
+      "def get_config():\n  return make_tiny_config(**{'train.num_epochs': 1})\n"
+      "def get_sweep():\n  return [{'optim.learning_rate': 0.05}, {'optim.learning_rate': 0.2}]\n")
+  root = str(tmp_path / "runs")
+  runs = sweep.expand(str(config), seeds=(0,))
+  assert local.run_sweep(str(config), root, runs, parallel=2) == {
+      "learning_rate=0.05": 0, "learning_rate=0.2": 0}
+  for run in runs:
+    workdir = os.path.join(root, run.name)
+    assert os.path.exists(os.path.join(workdir, run_log.DONE_FILE))
+    assert run_log.read_config(workdir)["optim"]["learning_rate"] == run.overrides[
+        "optim.learning_rate"]
+  # A finished run is not started again: its log file is not appended to.
+  log = os.path.join(root, runs[0].name, "log.txt")
+  size = os.path.getsize(log)
+  local.run_sweep(str(config), root, runs[:1], parallel=1)
+  assert os.path.getsize(log) == size
