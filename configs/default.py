@@ -45,7 +45,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.batch_norm = False
 
   config.optim = ml_collections.ConfigDict()
-  config.optim.name = "sgd"  # sgd | adam | rmsprop | adagrad.
+  config.optim.name = "sgd"  # sgd | adam | rmsprop | adagrad | layca | keras | sgd_normalized.
+  config.optim.base = "sgd"  # layca / keras: sgd | sgd_amom | adam | rmsprop | adagrad.
+  config.optim.layer_rule = KERNEL_RULE  # Regex over parameter paths: Layca's layers.
+  config.optim.train_non_layers = False  # layca: train biases/BN (the original froze them).
+  config.optim.alpha = 0.0  # Layer-wise lr multipliers (1-alpha)^(...) ; 0 = all ones.
+  config.optim.multiplier_rules = ()  # Or ((regex, multiplier), ...) covering every param.
   config.optim.learning_rate = 0.05
   config.optim.momentum = 0.9  # sgd / rmsprop momentum; 0 = none.
   config.optim.nesterov = False

@@ -8,7 +8,7 @@ import pytest
 
 from jaxgen.models import build_model
 from jaxgen.models.layer_rotation import HE_UNIFORM, he_normal
-from jaxgen.path_rules import flatten, layer_paths
+from jaxgen.path_rules import flatten, layer_paths, map_with_path
 
 CIFAR = (2, 32, 32, 3)
 
@@ -76,6 +76,24 @@ def _init(model, x):
   return model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)}, x, train=False)
 
 
+def _random_variables(model, x):
+  """Concrete variables without `model.init`: jitting the PRNG init doubles the XLA compile time.
+
+  Kernels get std 1/sqrt(fan_in); the real initializers are checked separately.
+  """
+  rng = np.random.default_rng(0)
+
+  def fill(path, leaf):
+    if path.endswith("var"):
+      return jnp.ones(leaf.shape)
+    if path.endswith("mean"):
+      return jnp.zeros(leaf.shape)
+    scale = 1 / np.sqrt(np.prod(leaf.shape[:-1]))
+    return jnp.asarray(rng.normal(scale=scale, size=leaf.shape), jnp.float32)
+
+  return map_with_path(fill, jax.eval_shape(lambda: _init(model, x)))
+
+
 def _abstract_params(key: str):
   model, shape = _build(key)
   return jax.eval_shape(lambda: _init(model, jnp.zeros(shape)))["params"]
@@ -125,10 +143,10 @@ def test_vgg_batchnorm_after_relu_with_keras_momentum_and_epsilon(key):
   momentum = {"c10_cnn1": 0.99, "tiny_cnn": 0.9}[key]
   model, _ = _build(key)
   x = jax.random.normal(jax.random.key(2), (2, 16, 16, 3))
-  apply = jax.jit(lambda x: model.apply(
-      _init(model, x), x, train=True, mutable=["batch_stats", "intermediates"],
+  apply = jax.jit(lambda variables, x: model.apply(
+      variables, x, train=True, mutable=["batch_stats", "intermediates"],
       capture_intermediates=True))
-  _, state = apply(x)
+  _, state = apply(_random_variables(model, x), x)
   h = jax.nn.relu(state["intermediates"]["layer000_conv"]["__call__"][0])
   mean, var = h.mean(axis=(0, 1, 2)), h.var(axis=(0, 1, 2))
   stats = state["batch_stats"]["layer000_bn"]
@@ -159,9 +177,7 @@ def test_forward_and_one_gradient_step(key):
   labels = jnp.arange(2) % num_classes
 
   @jax.jit  # One compilation instead of hundreds of eager op dispatches.
-  def init_step_and_eval(x):
-    variables = _init(model, x)
-
+  def step_and_eval(variables, x):
     def loss_fn(params):
       logits, updates = model.apply({**variables, "params": params}, x, train=True,
                                     mutable=["batch_stats"], rngs={"dropout": jax.random.key(3)})
@@ -173,7 +189,8 @@ def test_forward_and_one_gradient_step(key):
     params = jax.tree.map(lambda p, g: p - 0.1 * g, variables["params"], grads)
     return loss, logits, grads, model.apply({"params": params, **updates}, x, train=False)
 
-  loss, logits, grads, eval_logits = init_step_and_eval(jax.random.normal(jax.random.key(2), shape))
+  x = jax.random.normal(jax.random.key(2), shape)
+  loss, logits, grads, eval_logits = step_and_eval(_random_variables(model, x), x)
   assert logits.shape == eval_logits.shape == (2, num_classes)
   assert bool(jnp.isfinite(loss)) and bool(jnp.all(jnp.isfinite(eval_logits)))
   assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
