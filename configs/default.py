@@ -31,6 +31,17 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.split_seed = 0  # Seed of the validation split and per-class subsampling.
   config.data.normalization = "global"  # none | global | per_channel | per_image.
   config.data.crop_size = 0  # Central crop (random with augment.random_crop); 0 = none.
+  # Randomization tests (Zhang et al. 2017), drawn once from `seed` before training.
+  config.data.corruption = ml_collections.ConfigDict()
+  config.data.corruption.kind = "none"  # none | partial_labels | random_labels |
+  #   shuffled_pixels | random_pixels | gaussian | class_subset.
+  config.data.corruption.level = 1.0  # partial_labels: probability a label is redrawn.
+  config.data.corruption.label_noise = "uniform"  # uniform (may keep label) | always_different.
+  config.data.corruption.exact_fraction = False  # Exactly round(level*N) noisy labels.
+  config.data.corruption.num_kept_classes = 0  # class_subset: how many classes to keep.
+  config.data.corruption.gaussian_stats = "per_channel"  # gaussian: moments matched per ...
+  config.data.corruption.test_split = "spec"  # spec | corrupt | clean (see data.pipeline).
+  config.data.corruption.seed = 0
 
   config.augment = ml_collections.ConfigDict()
   config.augment.random_crop = False  # Random crop_size crops of the padded image.

@@ -9,6 +9,8 @@ import inspect
 import ml_collections
 
 from jaxgen import metrics, models
+from jaxgen.data import corruptions
+from jaxgen.data.pipeline import TEST_SPLIT_CHOICES
 from jaxgen.data.preprocess import NORMALIZATIONS
 from jaxgen.data.sources import DATASETS
 from jaxgen.metrics import RWC_VARIANTS
@@ -49,6 +51,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _positive(config.data.validation_size, "data.validation_size", allow_zero=True)
   _positive(config.data.crop_size, "data.crop_size", allow_zero=True)
   _choice(config.augment.pad_mode, PAD_MODES, "augment.pad_mode")
+  corruption = config.data.corruption
+  _choice(corruption.kind, corruptions.CORRUPTIONS, "data.corruption.kind")
+  _choice(corruption.label_noise, corruptions.LABEL_NOISE_CONVENTIONS,
+          "data.corruption.label_noise")
+  _choice(corruption.test_split, TEST_SPLIT_CHOICES, "data.corruption.test_split")
+  if not 0.0 <= corruption.level <= 1.0:
+    raise ConfigError(f"config.data.corruption.level={corruption.level} must be in [0, 1]")
 
   builder = models.MODELS.get(config.model.name)
   parameters = inspect.signature(builder).parameters

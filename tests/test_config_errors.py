@@ -25,6 +25,9 @@ from jaxgen.registry import ConfigError
     ({"data.validation_size": 0.0111}, r"cannot be stratified evenly over 10 classes"),
     ({"train.batch_size": 4096}, r"config\.train\.batch_size=4096 exceeds"),
     ({"seeds": ()}, r"config\.seeds"),
+    ({"data.corruption.kind": "noise"},
+     r"config\.data\.corruption\.kind='noise'.*valid choices:.*random_labels"),
+    ({"data.corruption.level": 1.5}, r"config\.data\.corruption\.level=1\.5 must be in"),
 ])
 def test_bad_config_value_names_field_and_choices(tiny_config, tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):

@@ -162,7 +162,7 @@ def test_vgg_batchnorm_after_relu_with_keras_momentum_and_epsilon(key):
 def test_kernel_initializer_scales():
   key, shape, fan_in = jax.random.key(0), (3, 3, 128, 256), 3 * 3 * 128
   keras_21 = he_normal("keras_2.1")(key, shape)
-  unit = he_normal("unit_variance")(key, shape)
+  unit = he_normal("exact_std")(key, shape)
   np.testing.assert_allclose(jnp.std(keras_21), 0.8796 * np.sqrt(2 / fan_in), rtol=0.01)
   np.testing.assert_allclose(jnp.std(unit), np.sqrt(2 / fan_in), rtol=0.01)
   # Truncated at two pre-truncation standard deviations.

@@ -44,9 +44,14 @@ def test_trained_model_learns_digits(tiny_config, tmp_path):
   assert result.final[(0, "test")]["accuracy"] > 0.85
 
 
-def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_config, tmp_path, monkeypatch):
-  config = tiny_config(**{"train.num_epochs": 3, "data.validation_size": 0.1,
-                          "train.stop.plateau_epochs": 5})
+@pytest.mark.parametrize("overrides", [
+    {"data.validation_size": 0.1, "train.stop.plateau_epochs": 5},
+    {"data.corruption.kind": "partial_labels", "data.corruption.level": 0.5,
+     "augment.random_crop": True, "augment.crop_padding": 1, "augment.flip": True},
+], ids=["plain", "corrupted_labels_and_augmentation"])
+def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_config, tmp_path, monkeypatch,
+                                                          overrides):
+  config = tiny_config(**{"train.num_epochs": 3, **overrides})
   uninterrupted = train.train_and_evaluate(config, str(tmp_path / "a"))
 
   # Kill the second run while it logs epoch 2: only the epoch-1 checkpoint survives.

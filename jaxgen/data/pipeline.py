@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgen.data import preprocess
+from jaxgen.data import corruptions, preprocess
 from jaxgen.data.sources import DATASETS, RawDataset, stratified_holdout
 from jaxgen.registry import ConfigError
 
@@ -66,24 +66,73 @@ def _validation_mask(labels: np.ndarray, size: float, stratified: bool, seed: in
   return mask
 
 
+# Which corruptions also change the test split under test_split="spec" (Zhang et al.): a
+# shuffled-pixel dataset is a fixed re-ordering of the input space, so the test images get the
+# same permutation; a class subset restricts the task. Label noise and per-image randomness
+# are properties of the training set only.
+_CORRUPTS_TEST_BY_SPEC = ("shuffled_pixels", "class_subset")
+TEST_SPLIT_CHOICES = ("spec", "corrupt", "clean")
+
+
+def _corrupt(corruption: ml_collections.ConfigDict, images: np.ndarray, labels: np.ndarray,
+             num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  return corruptions.corrupt(
+      images, labels, kind=corruption.kind, level=corruption.level, seed=seed,
+      num_classes=num_classes, label_noise_convention=corruption.label_noise,
+      exact_fraction=corruption.exact_fraction,
+      num_kept_classes=corruption.num_kept_classes or None,
+      gaussian_stats=corruption.gaussian_stats)
+
+
+def apply_corruption(corruption: ml_collections.ConfigDict, raw: RawDataset) -> RawDataset:
+  """Applies `config.data.corruption` to float images, once, from its explicit seed.
+
+  The training split (before the validation split is taken from it) is always corrupted. The
+  test split follows `corruption.test_split`: "spec" corrupts it for shuffled pixels (same
+  permutation) and class subsets only, "corrupt" always (labels with a different seed
+  stream), "clean" never (class subsets excepted: they define the task).
+  """
+  if corruption.kind == "none":
+    return raw
+  if corruption.test_split not in TEST_SPLIT_CHOICES:
+    raise ConfigError(f"config.data.corruption.test_split={corruption.test_split!r} is not "
+                      f"known; valid choices: {', '.join(TEST_SPLIT_CHOICES)}")
+  train = _corrupt(corruption, raw.train_images, raw.train_labels, raw.num_classes,
+                   corruption.seed)
+  test = (raw.test_images, raw.test_labels)
+  if (corruption.test_split == "corrupt" or corruption.kind == "class_subset"
+      or (corruption.test_split == "spec" and corruption.kind in _CORRUPTS_TEST_BY_SPEC)):
+    # Pixel permutations and class subsets depend only on the seed, so the test split gets
+    # the training split's; label noise gets an independent draw.
+    same_draw = corruption.kind in _CORRUPTS_TEST_BY_SPEC
+    test = _corrupt(corruption, *test, raw.num_classes,
+                    corruption.seed if same_draw else corruption.seed + 1)
+  num_classes = corruption.num_kept_classes if corruption.kind == "class_subset" else (
+      raw.num_classes)
+  return RawDataset(*train, *test, num_classes)
+
+
 def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
-  """Loads `config.data`: source, per-class subsampling, validation split, normalisation.
+  """Loads `config.data`: source, per-class subsampling, corruption, validation split and
+  normalisation, in that order.
 
   Args:
-    data: `config.data` with fields name, data_dir, train_per_class, validation_size,
-      stratified_validation, split_seed and normalization.
+    data: `config.data` with fields name, data_dir, train_per_class, corruption,
+      validation_size, stratified_validation, split_seed and normalization.
 
   Returns:
     A Dataset with float32 images normalised by statistics of the training images (taken
     before the validation split, as in the layer-rotation code).
   """
   raw: RawDataset = DATASETS.get(data.name)(data.data_dir or None)
-  train_images, train_labels = raw.train_images, raw.train_labels
   if data.train_per_class:
-    keep = stratified_holdout(train_labels, data.train_per_class, data.split_seed)
-    train_images, train_labels = train_images[keep], train_labels[keep]
-  train_images = preprocess.to_float(train_images)
-  test_images = preprocess.to_float(raw.test_images)
+    keep = stratified_holdout(raw.train_labels, data.train_per_class, data.split_seed)
+    raw = dataclasses.replace(raw, train_images=raw.train_images[keep],
+                              train_labels=raw.train_labels[keep])
+  raw = dataclasses.replace(raw, train_images=preprocess.to_float(raw.train_images),
+                            test_images=preprocess.to_float(raw.test_images))
+  raw = apply_corruption(data.corruption, raw)
+  train_images, train_labels, test_images = raw.train_images, raw.train_labels, raw.test_images
 
   mean, std = preprocess.normalization_stats(train_images, data.normalization)
   train_images = (train_images - mean) / std

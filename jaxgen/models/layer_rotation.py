@@ -34,7 +34,7 @@ HE_UNIFORM = nn.initializers.variance_scaling(2.0, "fan_in", "uniform")
 GLOROT_UNIFORM = nn.initializers.glorot_uniform()
 # Std of a standard normal truncated to (-2, 2).
 _TRUNCATED_STD = 0.87962566103423978
-HE_NORMAL_VARIANTS = ("keras_2.1", "unit_variance")
+HE_NORMAL_VARIANTS = ("keras_2.1", "exact_std")
 
 
 def he_normal(variant: str = "keras_2.1") -> nn.initializers.Initializer:
@@ -44,7 +44,7 @@ def he_normal(variant: str = "keras_2.1") -> nn.initializers.Initializer:
     variant: "keras_2.1" (default) reproduces Keras 2.1.2 / TF 1.4, which the paper used:
       the *pre-truncation* std is sqrt(2 / fan_in), so the samples' std is
       0.8796 * sqrt(2 / fan_in) (keras-team/keras#8048; corrected only in later Keras).
-      "unit_variance" gives samples with std exactly sqrt(2 / fan_in) (flax/modern Keras).
+      "exact_std" gives samples with std exactly sqrt(2 / fan_in) (flax/modern Keras).
 
   Returns:
     A flax kernel initializer.
@@ -53,7 +53,7 @@ def he_normal(variant: str = "keras_2.1") -> nn.initializers.Initializer:
     # flax divides by the truncated std; pre-multiplying the variance undoes that.
     return nn.initializers.variance_scaling(
         2.0 * _TRUNCATED_STD**2, "fan_in", "truncated_normal")
-  if variant == "unit_variance":
+  if variant == "exact_std":
     return nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
   raise ValueError(f"he_normal variant {variant!r} is not one of {HE_NORMAL_VARIANTS}")
 
@@ -145,7 +145,8 @@ class ResNetV1(nn.Module):
 
   Stem conv16-BN-ReLU; 3 stacks of n blocks (16/32/64 filters), each
   conv-BN-ReLU-conv-BN + shortcut, then ReLU. The first block of stacks 2 and 3 is strided
-  and its shortcut is a 1x1 stride-2 conv without BN. Head: AvgPool 8 -> Flatten -> Dense.
+  and its shortcut is a 1x1 stride-2 conv without BN. Head: AvgPool 8 -> Flatten -> Dense
+  (1x1 after pooling on the 32x32 inputs it is defined for).
   Kernel order follows Keras `model.layers`: conv1, conv2, then the block's shortcut.
   """
 
