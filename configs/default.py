@@ -3,8 +3,9 @@
 Runs offline, no download:
   python -m jaxgen.main --config=configs/default.py --workdir=/tmp/jaxgen/default
 
-Expected on a 2-core CPU: about 1 minute after the first compile; test accuracy about 97%
-on the 1,000 held-out digits (at least 95%); every layer's rotation rises towards ~0.3-0.6.
+Expected on a 2-core CPU: under 2 minutes; test accuracy about 97.7% on the 1,000 held-out
+digits (measured: 97.7%, train 99.9%); layer rotation after 8 epochs rises from 0.04 (first
+conv) to 0.36 (last dense), most of it in the first epoch.
 Writes config.json, metrics.jsonl (per-layer rotation and relative weight change each epoch),
 tensorboard/, checkpoints/ (step 0 and every epoch's latest) and figures/*.png.
 

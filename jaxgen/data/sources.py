@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jaxgen.registry import Registry
+from jaxgen.registry import ConfigError, Registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,3 +102,16 @@ def _register_tfds(name: str, num_classes: int) -> None:
 for _name, _classes in [("mnist", 10), ("fashion_mnist", 10), ("cifar10", 10),
                         ("cifar100", 100), ("svhn_cropped", 10)]:
   _register_tfds(_name, _classes)
+
+
+@DATASETS.register("tiny_imagenet")
+def tiny_imagenet(data_dir: str | None = None) -> RawDataset:
+  """Tiny ImageNet (200 classes, 64x64) from a local `tiny-imagenet-200` folder at data_dir;
+  its val split serves as the test split."""
+  from jaxgen.data.tiny_imagenet import load_tiny_imagenet
+
+  if not data_dir:
+    raise ConfigError("config.data.data_dir must point to the tiny-imagenet-200 folder for "
+                      "config.data.name='tiny_imagenet'")
+  splits = load_tiny_imagenet(data_dir)
+  return RawDataset(*splits["train"], *splits["test"], 200)
