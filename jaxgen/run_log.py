@@ -16,7 +16,7 @@ import ml_collections
 
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
-DONE_FILE = "DONE"
+SUMMARY_FILE = "summary.json"  # Written when a run finishes.
 
 
 def config_to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -31,6 +31,23 @@ def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
 
 def read_config(workdir: str) -> dict[str, Any] | None:
   path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def write_summary(workdir: str, summary: dict[str, Any]) -> None:
+  """Writes `summary.json`, whose presence marks the run as finished."""
+  path = os.path.join(workdir, SUMMARY_FILE)
+  with open(path + ".tmp", "w") as f:
+    json.dump(summary, f, indent=2)
+  os.replace(path + ".tmp", path)  # Atomic: a half-written summary never marks a run done.
+
+
+def read_summary(workdir: str) -> dict[str, Any] | None:
+  """The finished run's summary: final step, final rows per seed/split, stopped seeds."""
+  path = os.path.join(workdir, SUMMARY_FILE)
   if not os.path.exists(path):
     return None
   with open(path) as f:

@@ -253,7 +253,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
 
   if config.logging.figures:
     plots.plot_run(workdir)
-  with open(os.path.join(workdir, run_log.DONE_FILE), "w") as f:
-    f.write(f"finished at step {step}\n")
   final = {(row["seed"], row["split"]): row for row in run_log.read_metrics(workdir)}
+  run_log.write_summary(workdir, {
+      "final_step": step,
+      "final": {f"{seed}/{split}": row for (seed, split), row in final.items()},
+      "stopped": {str(seed): dataclasses.asdict(stop) for seed, stop in tracker.stopped.items()},
+  })
   return RunResult(state=state, final=final, stopped=tracker.stopped, jitted=jitted)

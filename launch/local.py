@@ -1,11 +1,11 @@
 """Runs a sweep on this machine, one run after another or several at once.
 
-  python -m launch.local --config=configs/layer_rotation/mnist_sweep.py \
+  python -m launch.local --config=configs/backbone/mlp_lr_sweep.py \
       --workdir=/tmp/sweep --seeds=0,1 --parallel=2
 
-Each run gets `workdir/<run name>` and its own log file there. Runs that finished (a DONE
-file) are skipped; interrupted ones resume from their latest checkpoint, since `jaxgen.main`
-resumes whenever its workdir holds a run.
+Each run gets `workdir/<run name>` and its own log file there. Runs that finished (their
+summary.json exists) are skipped; interrupted ones resume from their latest checkpoint, since
+`jaxgen.main` resumes whenever its workdir holds a run.
 """
 
 import concurrent.futures
@@ -15,7 +15,7 @@ import sys
 
 from absl import app, flags
 
-from jaxgen.run_log import DONE_FILE
+from jaxgen.run_log import SUMMARY_FILE
 from launch.sweep import Run, expand
 
 FLAGS = flags.FLAGS
@@ -31,7 +31,7 @@ flags.DEFINE_bool("dry_run", False, "Print the commands without running them.")
 def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
   """Runs (or resumes) one run unless it finished; returns (name, exit code)."""
   workdir = os.path.join(root, run.name)
-  if os.path.exists(os.path.join(workdir, DONE_FILE)):
+  if os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
     return run.name, 0
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "log.txt"), "a") as log:

@@ -48,7 +48,7 @@ def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
       "learning_rate=0.05": 0, "learning_rate=0.2": 0}
   for run in runs:
     workdir = os.path.join(root, run.name)
-    assert os.path.exists(os.path.join(workdir, run_log.DONE_FILE))
+    assert os.path.exists(os.path.join(workdir, run_log.SUMMARY_FILE))
     assert run_log.read_config(workdir)["optim"]["learning_rate"] == run.overrides[
         "optim.learning_rate"]
   # A finished run is not started again: its log file is not appended to.
