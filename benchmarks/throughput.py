@@ -8,7 +8,6 @@ steady-state images/s of each, and the ratio (N-seed images/s) / (1-seed images/
 faster training N seeds in one program is than training them one after another.
 """
 
-import functools
 import time
 
 import jax
@@ -16,13 +15,11 @@ import jax.numpy as jnp
 from absl import app, flags
 
 from configs import default
-from jaxgen import sharding, steps
+from jaxgen import sharding, train
 from jaxgen.config_validation import model_kwargs
-from jaxgen.data.augment import prepare_inputs
 from jaxgen.data.pipeline import load_dataset
 from jaxgen.models import build_model
 from jaxgen.optim.factory import build_optimizer
-from jaxgen.train_state import init_state
 
 flags.DEFINE_integer("seeds", 8, "Number of seeds in the vmapped program.")
 flags.DEFINE_integer("steps", 50, "Timed steps (after warm-up).")
@@ -36,16 +33,10 @@ def measure(config, dataset, num_seeds: int, num_steps: int) -> dict[str, float]
   model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
   steps_per_epoch = len(dataset.train) // config.train.batch_size
   tx, _ = build_optimizer(config.optim, steps_per_epoch)
-  sample = prepare_inputs(jnp.asarray(dataset.train.images[:1]), None, False, config.data,
-                          config.augment)
-  state = jax.jit(jax.vmap(functools.partial(init_state, model=model, tx=tx,
-                                             sample_input=sample)))(
-      jnp.arange(num_seeds, dtype=jnp.int32))
+  program = train.build_program(config, model, tx, mesh, dataset.train.images[:1])
+  state = program["init"](jnp.arange(num_seeds, dtype=jnp.int32))
   images, labels = jnp.asarray(dataset.train.images), jnp.asarray(dataset.train.labels)
-  train_fn = jax.jit(
-      jax.vmap(functools.partial(steps.train_step, model=model, tx=tx, config=config,
-                                 batch_sharding=sharding.batch_sharding(mesh)),
-               in_axes=(0, None, None), spmd_axis_name="seeds"), donate_argnums=0)
+  train_fn = program["train_step"]
 
   start = time.perf_counter()
   compiled = train_fn.lower(state, images, labels).compile()

@@ -14,10 +14,12 @@ import sys
 import time
 from typing import Any
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 import tqdm
 from absl import logging
 
@@ -128,6 +130,44 @@ def _rows(step: int, epoch: float, wall_time: float, seeds: list[int], active: n
   return rows
 
 
+def build_program(config: ml_collections.ConfigDict, model: nn.Module,
+                  tx: optax.GradientTransformation, mesh: jax.sharding.Mesh,
+                  sample_images: np.ndarray) -> dict[str, Any]:
+  """The run's jitted functions, each vmapped over the leading seed axis of the state.
+
+  Args:
+    config: the run config (bound statically into every step).
+    model: the flax module.
+    tx: the optimizer.
+    mesh: the (seeds, data) device mesh.
+    sample_images: one raw training image batch, to give init the model's input shape.
+
+  Returns:
+    {"init": seeds -> state, "train_step": (state, images, labels) -> state (donating the
+    state), "eval_step": (state, images, labels, mask) -> {loss, accuracy},
+    "measure_step": state -> (state, values)}.
+  """
+  state_sharding = sharding.seed_sharding(mesh)
+  sample_input = prepare_inputs(jnp.asarray(sample_images), None, False, config.data,
+                                config.augment)
+  init = jax.vmap(functools.partial(init_state, model=model, tx=tx, sample_input=sample_input))
+  train_step = functools.partial(steps.train_step, model=model, tx=tx, config=config,
+                                 batch_sharding=sharding.batch_sharding(mesh))
+  eval_step = functools.partial(steps.eval_step, model=model, config=config)
+  measure_step = functools.partial(steps.measure_step, config=config)
+  return {
+      "init": jax.jit(init, out_shardings=state_sharding),
+      "train_step": jax.jit(
+          jax.vmap(train_step, in_axes=(0, None, None), spmd_axis_name="seeds"),
+          donate_argnums=0, out_shardings=state_sharding),
+      "eval_step": jax.jit(
+          jax.vmap(eval_step, in_axes=(0, None, None, None), spmd_axis_name="seeds")),
+      "measure_step": jax.jit(
+          jax.vmap(measure_step, spmd_axis_name="seeds"), donate_argnums=0,
+          out_shardings=(state_sharding, sharding.replicated(mesh))),
+  }
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunResult:
   """Trains every seed of `config.seeds`, logging, checkpointing and resuming in `workdir`.
 
@@ -162,30 +202,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
   tx, schedule = build_optimizer(config.optim, steps_per_epoch)
   mesh = sharding.make_mesh(config)
   state_sharding, replicated = sharding.seed_sharding(mesh), sharding.replicated(mesh)
+  jitted = build_program(config, model, tx, mesh, dataset.train.images[:1])
+  init_fn, train_fn, eval_fn, measure_fn = (
+      jitted[name] for name in ("init", "train_step", "eval_step", "measure_step"))
 
   train_images = jax.device_put(dataset.train.images, replicated)
   train_labels = jax.device_put(dataset.train.labels, replicated)
   eval_data = {name: jax.device_put(_padded_batches(split, config.train.eval_batch_size),
                                     replicated)
                for name, split in dataset.eval_splits().items()}
-
-  sample_input = prepare_inputs(jnp.asarray(dataset.train.images[:1]), None, False,
-                                      config.data, config.augment)
-  init_fn = jax.jit(jax.vmap(functools.partial(init_state, model=model, tx=tx,
-                                               sample_input=sample_input)),
-                    out_shardings=state_sharding)
-  train_fn = jax.jit(
-      jax.vmap(functools.partial(steps.train_step, model=model, tx=tx, config=config,
-                                 batch_sharding=sharding.batch_sharding(mesh)),
-               in_axes=(0, None, None), spmd_axis_name="seeds"),
-      donate_argnums=0, out_shardings=state_sharding)
-  eval_fn = jax.jit(jax.vmap(functools.partial(steps.eval_step, model=model, config=config),
-                             in_axes=(0, None, None, None), spmd_axis_name="seeds"))
-  measure_fn = jax.jit(jax.vmap(functools.partial(steps.measure_step, config=config),
-                                spmd_axis_name="seeds"),
-                       donate_argnums=0, out_shardings=(state_sharding, replicated))
-  jitted = {"init": init_fn, "train_step": train_fn, "eval_step": eval_fn,
-            "measure_step": measure_fn}
 
   state = init_fn(jnp.asarray(seeds, jnp.int32))
   run_log.write_config(workdir, config)
