@@ -3,6 +3,9 @@
 Override any field with `--config.section.field=value`; `--list` prints what exists.
 """
 
+import os
+
+import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -22,6 +25,11 @@ def _quiet_orbax(record) -> bool:
 
 def main(argv: list[str]) -> None:
   logging.get_absl_handler().addFilter(_quiet_orbax)
+  # Sweeps and resumed runs compile the same programs again: a persistent cache makes that
+  # near free. JAX_COMPILATION_CACHE_DIR, if set, takes precedence.
+  if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    jax.config.update("jax_compilation_cache_dir",
+                      os.path.expanduser("~/.cache/jaxgen/jax-compilation-cache"))
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if FLAGS.list:
