@@ -78,6 +78,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.optim.decay_factor = 0.1  # step: factor per milestone; exponential: per epoch.
   config.optim.warmup_epochs = 0  # Linear warm-up length in epochs (0 = none).
   config.optim.warmup_start_factor = 0.1  # Warm-up starts at this fraction of the lr.
+  # layca: a workdir whose per-step "step_rotation" rows (train.log_every_steps=1) give each
+  # layer's rate at each step, replacing learning_rate and its schedule ("" = off).
+  config.optim.copy_rotation_from = ""
 
   config.train = ml_collections.ConfigDict()
   config.train.num_epochs = 8

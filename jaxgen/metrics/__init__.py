@@ -10,10 +10,16 @@ from collections.abc import Callable
 
 import ml_collections
 
-from jaxgen.metrics.weights import RWC_VARIANTS, layer_rotation, relative_weight_change
+from jaxgen.metrics.weights import (
+    RWC_VARIANTS,
+    layer_rotation,
+    relative_weight_change,
+    step_rotation,
+)
 from jaxgen.registry import Registry
 
-__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "layer_rotation", "relative_weight_change"]
+__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "layer_rotation", "relative_weight_change",
+           "step_rotation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,3 +41,7 @@ METRICS.register("layer_rotation")(Metric(
 METRICS.register("relative_weight_change")(Metric(
     lambda p, ref, c: relative_weight_change(p, ref, c.rwc_variant, c.layer_rule),
     reference="previous"))
+# Per-interval rotation: with train.log_every_steps=1 the per-step rotations that
+# optim.copy_rotation_from reads back.
+METRICS.register("step_rotation")(Metric(
+    lambda p, ref, c: step_rotation(p, ref, c.layer_rule), reference="previous"))

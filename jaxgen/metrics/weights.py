@@ -45,6 +45,34 @@ def layer_rotation(params: PyTree, init_params: PyTree,
   return result
 
 
+def step_rotation(params: PyTree, prev_params: PyTree,
+                  layer_rule: str = path_rules.KERNEL_RULE) -> dict[str, jnp.ndarray]:
+  """Cosine distance of each kernel to its value at the previous measurement.
+
+  The layer rotation of one logging interval (one step with `train.log_every_steps=1`), which
+  `config.optim.copy_rotation_from` turns into per-step Layca rates. It is computed as
+  |u - u_prev|^2 / 2 with u = w / |w|, which equals 1 - cos but keeps its relative precision
+  for the tiny angles of a single step, where 1 - cos in float32 cancels to a few digits.
+
+  Args:
+    params: the current parameters.
+    prev_params: the parameters at the previous measurement (same structure).
+    layer_rule: regex over parameter paths selecting the layers.
+
+  Returns:
+    {path: scalar} for every layer, in network order; 0 where either kernel has zero norm.
+  """
+  reference = _kernels(prev_params, layer_rule)
+  result = {}
+  for path, w in _kernels(params, layer_rule).items():
+    w, w_prev = w.ravel(), reference[path].ravel()
+    norm, norm_prev = jnp.linalg.norm(w), jnp.linalg.norm(w_prev)
+    ok = (norm > 0) & (norm_prev > 0)
+    diff = w / jnp.where(ok, norm, 1.0) - w_prev / jnp.where(ok, norm_prev, 1.0)
+    result[path] = jnp.where(ok, 0.5 * jnp.sum(diff * diff), 0.0)
+  return result
+
+
 def relative_weight_change(params: PyTree, prev_params: PyTree, variant: str = "l1_ratio",
                            layer_rule: str = path_rules.KERNEL_RULE) -> dict[str, jnp.ndarray]:
   """Agrawal et al.'s relative weight change of each kernel since `prev_params`.

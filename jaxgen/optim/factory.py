@@ -3,9 +3,10 @@
 import functools
 
 import ml_collections
+import numpy as np
 import optax
 
-from jaxgen import path_rules
+from jaxgen import path_rules, run_log
 from jaxgen.optim import layca as layca_lib
 from jaxgen.optim.multipliers import layerwise_multipliers, multiplier_tree
 from jaxgen.optim.schedules import build_schedule
@@ -44,10 +45,18 @@ def layca(lr: optax.Schedule, optim: ml_collections.ConfigDict) -> optax.Gradien
     multipliers = functools.partial(multiplier_tree, alpha=optim.alpha or None,
                                     rules=list(optim.multiplier_rules) or None,
                                     layer_rule=optim.layer_rule)
-  return layca_lib.layca(
+  recorded_rates = None
+  if optim.copy_rotation_from:
+    paths, recorded_rates = recorded_layca_rates(optim.copy_rotation_from, optim.layer_rule)
+    lr = 1.0  # The recorded rates are the whole per-layer rate.
+  tx = layca_lib.layca(
       optim.base, lr, momentum=optim.momentum or None, nesterov=optim.nesterov, b1=optim.b1,
       b2=optim.b2, rms_decay=optim.rms_decay, eps=optim.eps, layer_rule=optim.layer_rule,
-      train_non_layers=optim.train_non_layers, multipliers=multipliers)
+      train_non_layers=optim.train_non_layers, multipliers=multipliers,
+      recorded_rates=recorded_rates)
+  if recorded_rates is None:
+    return tx
+  return optax.chain(_check_layers(paths, optim.layer_rule, optim.copy_rotation_from), tx)
 
 
 @OPTIMIZERS.register("keras")
@@ -63,6 +72,63 @@ def sgd_normalized(lr: optax.Schedule,
                    optim: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """p <- p - lr * g / |g| per tensor."""
   return layca_lib.sgd_normalized(lr, eps=optim.eps)
+
+
+# --- Copying a run's per-step rotations (spec: "copying an adaptive method's rotation rates").
+
+STEP_ROTATION = "step_rotation"
+
+
+def recorded_layca_rates(workdir: str, layer_rule: str) -> tuple[list[str], np.ndarray]:
+  """Per-step per-layer Layca rates that reproduce the rotations recorded in `workdir`.
+
+  The run in `workdir` must have logged the "step_rotation" metric at every step
+  (`train.log_every_steps=1`). Its row at step t+1 holds each layer's cosine distance d
+  across step t; `layca.rotation_to_rate` turns it into the rate tan(arccos(1 - d)) with
+  which one SGD-Layca step rotates the layer by the same angle. A multi-seed run is read at
+  its lowest seed.
+
+  Args:
+    workdir: the recorded run's work directory.
+    layer_rule: regex selecting the layers (Layca's `optim.layer_rule`).
+
+  Returns:
+    (layer paths in network order, rates of shape (steps, num_layers) in that column order).
+
+  Raises:
+    ConfigError: if the workdir holds no such per-step rows.
+  """
+  field = "config.optim.copy_rotation_from"
+  prefix = STEP_ROTATION + "/"
+  rows = [row for row in run_log.read_metrics(workdir) if row["split"] == "train"]
+  if rows:
+    seed = min(row["seed"] for row in rows)
+    rows = sorted((row for row in rows if row["seed"] == seed), key=lambda row: row["step"])
+  keys = [key for key in (rows[0] if rows else {}) if key.startswith(prefix)]
+  paths = path_rules.layer_paths({key.removeprefix(prefix): 0 for key in keys}, layer_rule)
+  steps = [row["step"] for row in rows]
+  if not paths or steps != list(range(1, len(rows) + 1)):
+    raise ConfigError(
+        f"{field}={workdir!r} holds no per-step layer rotations: record them with "
+        f"train.log_every_steps=1 and '{STEP_ROTATION}' in metrics.names (found "
+        f"{len(rows)} train rows, {len(paths)} '{prefix}*' layers matching {layer_rule!r}).")
+  distances = np.asarray([[row[prefix + path] for path in paths] for row in rows], np.float32)
+  return paths, np.asarray(layca_lib.rotation_to_rate(distances))
+
+
+def _check_layers(paths: list[str], layer_rule: str,
+                  workdir: str) -> optax.GradientTransformation:
+  """Fails at init unless the model's layers are those whose rotations were recorded."""
+
+  def init_fn(params):
+    model_paths = path_rules.layer_paths(params, layer_rule)
+    if model_paths != paths:
+      raise ConfigError(f"config.optim.copy_rotation_from={workdir!r} recorded the layers "
+                        f"{paths}, but this model's layers are {model_paths}")
+    return optax.EmptyState()
+
+  return optax.GradientTransformation(init_fn, lambda updates, state, params=None: (
+      updates, state))
 
 
 def decoupled_weight_decay(optim: ml_collections.ConfigDict) -> float:
@@ -87,8 +153,15 @@ def build_optimizer(optim: ml_collections.ConfigDict,
   every parameter) scale each layer's step, or each layer's rate inside Layca. Weight decay,
   when non-zero, is added to the gradient before the optimizer (PyTorch's
   convention), for the parameters whose path matches `optim.weight_decay_rule`.
+  With `optim.copy_rotation_from` (Layca only), the recorded per-step rotations of another
+  run set every layer's rate, in place of `optim.learning_rate` and its schedule.
   """
   schedule = build_schedule(optim, steps_per_epoch)
+  if optim.copy_rotation_from:
+    if optim.name != "layca":
+      raise ConfigError(f"config.optim.copy_rotation_from drives Layca; it needs "
+                        f"config.optim.name='layca', not {optim.name!r}")
+    schedule = optax.constant_schedule(1.0)  # What is logged: the rates replace the lr.
   tx = OPTIMIZERS.get(optim.name)(schedule, optim)
   if optim.name != "layca" and (optim.alpha or optim.multiplier_rules):
     # Outside Layca a multiplier scales the step itself.
