@@ -396,3 +396,20 @@ def test_high_layca_rate_rotates_layers_and_generalises_better_than_a_low_rate(t
   assert all(high["rotation"][k] > low["rotation"][k] + 0.1 for k in (first, last))
   # ... and generalises better (measured: +1.3 points on the 1,000 test digits).
   assert high["test"] > low["test"] + 0.008
+
+
+@pytest.mark.parametrize("base", ["sgd", "sgd_amom", "adam", "rmsprop", "adagrad"])
+def test_layca_trains_with_every_base_optimizer_and_keeps_kernel_norms(tiny_config, tmp_path,
+                                                                       base):
+  config = tiny_config(**{"optim.name": "layca", "optim.base": base, "optim.momentum": 0.0,
+                          "optim.learning_rate": 3.0**-3, "train.num_epochs": 2})
+  result = train.train_and_evaluate(config, str(tmp_path))
+  assert result.final[(0, "test")]["accuracy"] > 0.8
+  params, initial = result.state.params, result.state.initial_params
+  for path in ("Dense_0/kernel", "Dense_1/kernel"):
+    assert result.final[(0, "train")][f"layer_rotation/{path}"] > 0.05
+  for w, w0 in zip(jax.tree.leaves(params), jax.tree.leaves(initial), strict=True):
+    if w.ndim > 2:  # Kernels (seed axis first): norms stay at their initial value.
+      np.testing.assert_allclose(np.linalg.norm(w[0]), np.linalg.norm(w0[0]), rtol=1e-4)
+    else:  # Biases are frozen, as in the original.
+      np.testing.assert_array_equal(w, w0)
