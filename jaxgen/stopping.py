@@ -31,6 +31,7 @@ class StoppingTracker:
     self.stopped: dict[int, SeedStop] = {}
     self._last_loss: dict[int, float] = {}
     self._unchanged: dict[int, int] = dict.fromkeys(seeds, 0)
+    self._fail_checked: set[int] = set()
 
   def _reason(self, row: dict[str, Any]) -> str | None:
     stop, seed = self._stop, row["seed"]
@@ -38,9 +39,12 @@ class StoppingTracker:
       return "fitted: train accuracy reached target"
     if stop.target_train_loss and row["loss"] <= stop.target_train_loss:
       return "fitted: train loss reached target"
-    if (stop.fail_check_epoch and row["epoch"] == stop.fail_check_epoch
-        and row["accuracy"] <= stop.fail_below_accuracy):
-      return "not working: train accuracy at or below threshold"
+    # Checked once, at the first event at or after that epoch (events need not fall on it).
+    if (stop.fail_check_epoch and seed not in self._fail_checked
+        and row["epoch"] >= stop.fail_check_epoch):
+      self._fail_checked.add(seed)
+      if row["accuracy"] <= stop.fail_below_accuracy:
+        return "not working: train accuracy at or below threshold"
     if stop.plateau_epochs:
       last = self._last_loss.get(seed)
       unchanged = last is not None and abs(row["loss"] - last) <= stop.plateau_min_delta

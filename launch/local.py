@@ -19,13 +19,16 @@ from jaxgen.run_log import SUMMARY_FILE
 from launch.sweep import Run, expand
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "A config file that defines get_sweep().", required=True)
+flags.DEFINE_string("config", None, "A config file that defines get_sweep() (file.py or "
+                    "file.py:arg).", required=True)
 flags.DEFINE_string("workdir", None, "Root directory; each run gets a subdirectory.",
                     required=True)
 flags.DEFINE_list("seeds", None, "Seeds for every setting (default: the config's).")
 flags.DEFINE_bool("separate_seeds", False, "One run per seed instead of vmapping the seeds.")
 flags.DEFINE_integer("parallel", 1, "How many runs at once.")
 flags.DEFINE_bool("dry_run", False, "Print the commands without running them.")
+flags.DEFINE_multi_string("set", [], "A fixed override for every run, e.g. "
+                          "--set=data.data_dir=/data (repeatable; values as --config.* reads).")
 
 
 def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
@@ -50,7 +53,8 @@ def run_sweep(config_path: str, root: str, runs: list[Run], parallel: int) -> di
 def main(argv: list[str]) -> None:
   del argv
   seeds = [int(s) for s in FLAGS.seeds] if FLAGS.seeds else None
-  runs = expand(FLAGS.config, seeds, FLAGS.separate_seeds)
+  fixed = dict(item.split("=", 1) for item in FLAGS.set)
+  runs = expand(FLAGS.config, seeds, FLAGS.separate_seeds, fixed)
   if FLAGS.dry_run:
     for run in runs:
       print(" ".join(run.command(sys.executable, FLAGS.config, FLAGS.workdir)))

@@ -47,7 +47,12 @@ def run_name(overrides: dict[str, Any]) -> str:
 
 
 def load_sweep(config_path: str) -> list[dict[str, Any]]:
-  """Calls `get_sweep()` of the config file at `config_path`."""
+  """Calls `get_sweep()` of the config file at `config_path`.
+
+  `config_path` may carry a `get_config` argument after a colon ("file.py:variant", as
+  `jaxgen.main --config` accepts); the sweep is then run over that variant.
+  """
+  config_path = config_path.partition(":")[0]
   spec = importlib.util.spec_from_file_location("_sweep_config", config_path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
@@ -62,27 +67,30 @@ def load_sweep(config_path: str) -> list[dict[str, Any]]:
 
 
 def expand(config_path: str, seeds: Sequence[int] | None = None,
-           separate_seeds: bool = False) -> list[Run]:
+           separate_seeds: bool = False, fixed: dict[str, Any] | None = None) -> list[Run]:
   """The runs of a sweep, each with its overrides and sub-workdir name.
 
   Args:
-    config_path: a config file defining get_config() and get_sweep().
+    config_path: a config file defining get_config() and get_sweep() ("file.py:arg" passes
+      `arg` to get_config).
     seeds: seeds to train for every setting; None keeps the config's own.
     separate_seeds: one run per seed instead of one vmapped run per setting.
+    fixed: overrides applied to every run (e.g. a data_dir); not part of run names.
 
   Returns:
     The runs, in sweep order.
   """
+  fixed = dict(fixed or {})
   runs = []
   for overrides in load_sweep(config_path):
     if seeds is None:
-      runs.append(Run(run_name(overrides), dict(overrides)))
+      runs.append(Run(run_name(overrides), {**fixed, **overrides}))
     elif separate_seeds:
       for seed in seeds:
         with_seed = {**overrides, "seeds": (seed,)}
-        runs.append(Run(run_name(with_seed), with_seed))
+        runs.append(Run(run_name(with_seed), {**fixed, **with_seed}))
     else:
-      runs.append(Run(run_name(overrides), {**overrides, "seeds": tuple(seeds)}))
+      runs.append(Run(run_name(overrides), {**fixed, **overrides, "seeds": tuple(seeds)}))
   names = [run.name for run in runs]
   if len(set(names)) != len(names):
     raise ValueError(f"{config_path}: get_sweep() repeats a setting: {names}")

@@ -56,3 +56,13 @@ def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
   size = os.path.getsize(log)
   local.run_sweep(str(config), root, runs[:1], parallel=1)
   assert os.path.getsize(log) == size
+
+
+def test_variant_configs_and_fixed_overrides_reach_every_run():
+  runs = sweep.expand("configs/layer_rotation/c10_cnn1.py:sgd", seeds=(0,),
+                      fixed={"data.data_dir": "/data/tfds"})
+  assert runs[0].overrides["data.data_dir"] == "/data/tfds"
+  assert "data_dir" not in runs[0].name
+  command = runs[0].command(sys.executable, "configs/layer_rotation/c10_cnn1.py:sgd", "/r")
+  assert command[3] == "--config=configs/layer_rotation/c10_cnn1.py:sgd"
+  assert "--config.data.data_dir=/data/tfds" in command
