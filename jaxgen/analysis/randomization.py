@@ -1,0 +1,360 @@
+"""Figure 1 of Zhang et al. (2017) from a directory of finished randomization-test runs.
+
+  python -m jaxgen.analysis.randomization --sweep_dir=/tmp/rand_cpu [--out=DIR]
+
+Every sub-directory of the sweep directory that holds a config.json is a run (`launch.local`
+writes one per sweep setting). For each run and seed the table gives the model, corruption,
+label-corruption level p, whether and when the seed fitted the training set (its stop record
+in summary.json: step, epoch, wall time) and its train/test accuracy at that point. Seeds
+that did not fit keep their row, with the values of their last logged step, and are drawn as
+hollow markers at that step: a lower bound on the time to fit. The figures:
+  (a) fig1a_loss.png: average training loss against steps, one curve per setting;
+  (b) fig1b_steps_to_fit.png: steps to fit against p, one line per model;
+  (c) fig1c_test_error.png: test error at the fitting point against p, one line per model.
+"""
+
+import dataclasses
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from jaxgen import run_log  # noqa: E402
+
+# Display order and names of the corruption kinds (Figure 1a's legend order).
+KIND_ORDER = ("none", "partial_labels", "random_labels", "shuffled_pixels", "random_pixels",
+              "gaussian", "class_subset")
+SETTING_NAMES = {"none": "true labels", "random_labels": "random labels",
+                 "shuffled_pixels": "shuffled pixels", "random_pixels": "random pixels",
+                 "gaussian": "gaussian", "class_subset": "class subset"}
+SETTING_COLOURS = {"none": "C0", "random_labels": "C3", "shuffled_pixels": "C1",
+                   "random_pixels": "C2", "gaussian": "C4", "class_subset": "C5"}
+FIGURES = ("fig1a_loss.png", "fig1b_steps_to_fit.png", "fig1c_test_error.png")
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One run of the sweep: its sub-directory name, config, metrics rows and summary."""
+
+  name: str
+  config: dict[str, Any]
+  rows: list[dict[str, Any]]
+  summary: dict[str, Any] | None  # None while the run is unfinished.
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedResult:
+  """Where one seed of one run stands: fitted (when, test accuracy then) or not.
+
+  `status` is "fitted", "not fitted" (a fitting target was set and never reached),
+  "finished" (no fitting target: a fixed budget), "unfinished" (no summary.json yet), or
+  "stopped: <reason>" for another stopping rule. `step`, `epoch`, `wall_time` and the
+  accuracies are those at the fitting point, or at the seed's last logged step otherwise.
+  """
+
+  run: str
+  model: str
+  corruption: str
+  p: float | None  # Label-corruption level; None for image corruptions.
+  seed: int
+  status: str
+  step: int
+  epoch: float
+  wall_time: float
+  train_accuracy: float
+  test_accuracy: float
+
+  @property
+  def fitted(self) -> bool:
+    return self.status == "fitted"
+
+
+def load_runs(sweep_dir: str) -> list[Run]:
+  """Reads every run (a sub-directory with a config.json) of `sweep_dir`, sorted by name.
+
+  Args:
+    sweep_dir: a directory of run workdirs, as `launch.local` writes it.
+
+  Returns:
+    The runs; sub-directories without config.json (e.g. figures/) are not runs.
+  """
+  runs = []
+  for name in sorted(os.listdir(sweep_dir)):
+    workdir = os.path.join(sweep_dir, name)
+    config = run_log.read_config(workdir) if os.path.isdir(workdir) else None
+    if config is not None:
+      runs.append(Run(name, config, run_log.read_metrics(workdir),
+                      run_log.read_summary(workdir)))
+  return runs
+
+
+def model_label(config: dict[str, Any]) -> str:
+  """The model name, with the builder arguments the config sets, e.g. "mlp_1x512(width=64)"."""
+  model = dict(config["model"])
+  name = model.pop("name")
+  args = ",".join(f"{key}={value}" for key, value in sorted(model.items()))
+  return f"{name}({args})" if args else name
+
+
+def corruption_level(config: dict[str, Any]) -> float | None:
+  """The label-corruption level p: 0 for true labels, 1 for random labels, None otherwise."""
+  corruption = config["data"]["corruption"]
+  if corruption["kind"] == "partial_labels":
+    return float(corruption["level"])
+  return {"none": 0.0, "random_labels": 1.0}.get(corruption["kind"])
+
+
+def setting_label(config: dict[str, Any]) -> str:
+  """How a run's data setting is named in legends: "true labels", "p=0.3", "gaussian"..."""
+  kind = config["data"]["corruption"]["kind"]
+  if kind == "partial_labels":
+    return f"p={config['data']['corruption']['level']:g}"
+  return SETTING_NAMES.get(kind, kind)
+
+
+def _has_fitting_target(config: dict[str, Any]) -> bool:
+  stop = config["train"]["stop"]
+  return bool(stop["target_train_accuracy"] or stop["target_train_loss"])
+
+
+def _last_rows(rows: list[dict[str, Any]], seed: int) -> dict[str, dict[str, Any]]:
+  """The last logged row of each split for `seed`."""
+  last = {}
+  for row in rows:
+    if row["seed"] == seed:
+      last[row["split"]] = row
+  return last
+
+
+def _seed_result(run: Run, seed: int) -> SeedResult:
+  config = run.config
+  common = {"run": run.name, "model": model_label(config),
+            "corruption": config["data"]["corruption"]["kind"],
+            "p": corruption_level(config), "seed": seed}
+  stop = (run.summary or {}).get("stopped", {}).get(str(seed))
+  if stop is not None:
+    reason = stop["reason"].split(":")[0]
+    status = "fitted" if reason == "fitted" else f"stopped: {reason}"
+    return SeedResult(**common, status=status, step=stop["step"], epoch=stop["epoch"],
+                      wall_time=stop["wall_time"],
+                      train_accuracy=stop["metrics"].get("train_accuracy", np.nan),
+                      test_accuracy=stop["metrics"].get("test_accuracy", np.nan))
+  if run.summary is None:
+    status = "unfinished"
+  else:
+    status = "not fitted" if _has_fitting_target(config) else "finished"
+  last = _last_rows(run.rows, seed)
+  train = last.get("train", {})
+  return SeedResult(**common, status=status, step=train.get("step", 0),
+                    epoch=train.get("epoch", 0.0), wall_time=train.get("wall_time", np.nan),
+                    train_accuracy=train.get("accuracy", np.nan),
+                    test_accuracy=last.get("test", {}).get("accuracy", np.nan))
+
+
+def _sort_key(result: SeedResult) -> tuple:
+  kind = KIND_ORDER.index(result.corruption) if result.corruption in KIND_ORDER else len(
+      KIND_ORDER)
+  p = -1.0 if result.p is None else result.p
+  return result.model, kind, p, result.run, result.seed
+
+
+def seed_results(runs: Sequence[Run]) -> list[SeedResult]:
+  """One SeedResult per (run, seed), sorted by model, corruption kind, p, run and seed."""
+  results = [_seed_result(run, seed) for run in runs for seed in run.config["seeds"]]
+  return sorted(results, key=_sort_key)
+
+
+def format_table(results: Sequence[SeedResult]) -> str:
+  """A fixed-width text table with one line per seed (accuracies in %).
+
+  Args:
+    results: from `seed_results`.
+
+  Returns:
+    The table, header first, lines joined by newlines.
+  """
+  header = ("model", "corruption", "p", "seed", "status", "step", "epoch", "train%", "test%",
+            "wall_s", "run")
+  lines = [header]
+  for r in results:
+    lines.append((r.model, r.corruption, "-" if r.p is None else f"{r.p:g}", str(r.seed),
+                  r.status, str(r.step), f"{r.epoch:g}", f"{100 * r.train_accuracy:.2f}",
+                  f"{100 * r.test_accuracy:.2f}", f"{r.wall_time:.1f}", r.run))
+  widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+  return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
+                   .rstrip() for line in lines)
+
+
+def _mean_loss_curve(rows: list[dict[str, Any]],
+                     seeds: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+  """(steps, mean train loss over seeds); a stopped seed keeps its last value (its
+  parameters no longer change), so the mean does not jump when a seed stops."""
+  by_seed = {seed: {r["step"]: r["loss"] for r in rows
+                    if r["seed"] == seed and r["split"] == "train"} for seed in seeds}
+  steps = np.array(sorted({step for losses in by_seed.values() for step in losses}))
+  curves = []
+  for losses in by_seed.values():
+    if not losses:
+      continue
+    known = np.array(sorted(losses))
+    values = np.array([losses[s] for s in known], dtype=float)
+    # Index of the last logged step <= each step; before the first log the curve is unknown.
+    index = np.searchsorted(known, steps, side="right") - 1
+    curves.append(np.where(index >= 0, values[np.maximum(index, 0)], np.nan))
+  if not curves:
+    return np.zeros(0), np.zeros(0)
+  return steps, np.nanmean(np.stack(curves), axis=0)
+
+
+def _curve_style(config: dict[str, Any]) -> dict[str, Any]:
+  kind = config["data"]["corruption"]["kind"]
+  if kind == "partial_labels":
+    level = config["data"]["corruption"]["level"]
+    return {"color": plt.cm.plasma(0.85 * level), "linewidth": 1.0, "linestyle": "--"}
+  return {"color": SETTING_COLOURS.get(kind, "k"), "linewidth": 2.0}
+
+
+def _run_order(run: Run) -> tuple:
+  kind = run.config["data"]["corruption"]["kind"]
+  p = corruption_level(run.config)
+  return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), p or 0.0, run.name
+
+
+def plot_loss_curves(runs: Sequence[Run], results: Sequence[SeedResult], path: str) -> None:
+  """Figure 1a: mean training loss against steps, one panel per model, one curve per run.
+
+  Args:
+    runs: from `load_runs`.
+    results: from `seed_results`; fitted seeds are marked with a dot where they fitted.
+    path: where to write the PNG.
+  """
+  models = sorted({model_label(run.config) for run in runs})
+  fig, axes = plt.subplots(1, max(len(models), 1), figsize=(6 * max(len(models), 1), 4.5),
+                           squeeze=False)
+  max_step = max((row["step"] for run in runs for row in run.rows), default=0)
+  scale, unit = (1000.0, "thousand steps") if max_step >= 5000 else (1.0, "steps")
+  fits = {(r.run, r.seed): r.step for r in results if r.fitted}
+  for ax, model in zip(axes[0], models, strict=False):
+    for run in sorted((r for r in runs if model_label(r.config) == model), key=_run_order):
+      steps, loss = _mean_loss_curve(run.rows, run.config["seeds"])
+      style = _curve_style(run.config)
+      ax.plot(steps / scale, loss, label=setting_label(run.config), **style)
+      fitted_steps = [fits[(run.name, s)] for s in run.config["seeds"] if (run.name, s) in fits]
+      marks = [loss[np.searchsorted(steps, s)] for s in fitted_steps]
+      ax.plot(np.asarray(fitted_steps) / scale, marks, "o", color=style["color"], markersize=4)
+    ax.set_title(model)
+    ax.set_xlabel(unit)
+    ax.set_ylabel("average training loss")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, ncol=2)
+  if not models:
+    axes[0, 0].text(0.5, 0.5, "no runs", ha="center", transform=axes[0, 0].transAxes)
+  fig.suptitle("Learning curves (dots: seeds that fitted the training set)")
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def _plot_against_p(results: Sequence[SeedResult], value: Callable[[SeedResult], float],
+                    ylabel: str, title: str, path: str, chance: float | None = None) -> None:
+  """One line per model of `value(result)` against p: the mean over fitted seeds with its
+  min-max range; seeds that did not fit are hollow markers at their last logged value."""
+  by_model = defaultdict(list)
+  for r in results:
+    if r.p is not None:
+      by_model[r.model].append(r)
+  fig, ax = plt.subplots(figsize=(6, 4.5))
+  unfitted_labelled = False
+  for index, (model, model_results) in enumerate(sorted(by_model.items())):
+    colour = f"C{index}"
+    fitted = defaultdict(list)
+    for r in model_results:
+      if r.fitted:
+        fitted[r.p].append(value(r))
+    ps = np.array(sorted(fitted))
+    if len(ps):
+      means = np.array([np.mean(fitted[p]) for p in ps])
+      spread = np.array([[means[i] - min(fitted[p]), max(fitted[p]) - means[i]]
+                         for i, p in enumerate(ps)]).T
+      ax.errorbar(ps, means, yerr=spread, color=colour, marker="o", capsize=3, label=model)
+    else:
+      ax.plot([], [], color=colour, marker="o", label=model)
+    unfitted = [r for r in model_results if not r.fitted]
+    if unfitted:
+      label = None if unfitted_labelled else "did not fit (value at last step)"
+      ax.plot([r.p for r in unfitted], [value(r) for r in unfitted], linestyle="none",
+              marker="o", markerfacecolor="none", markeredgecolor=colour, markersize=9,
+              label=label)
+      unfitted_labelled = True
+  if chance is not None:
+    ax.axhline(chance, color="grey", linestyle=":", label="chance")
+  if not by_model:
+    ax.text(0.5, 0.5, "no label-corruption runs", ha="center", transform=ax.transAxes)
+  ax.set_xlabel("label corruption p")
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def plot_steps_to_fit(results: Sequence[SeedResult], path: str) -> None:
+  """Figure 1b: steps to fit the training set against label corruption p, per model."""
+  _plot_against_p(results, lambda r: r.step, "steps to fit the training set",
+                  "Convergence slowdown", path)
+
+
+def plot_test_error(results: Sequence[SeedResult], path: str) -> None:
+  """Figure 1c: test error at the fitting point against label corruption p, per model."""
+  _plot_against_p(results, lambda r: 1.0 - r.test_accuracy, "test error at fit",
+                  "Generalization error growth", path, chance=0.9)
+
+
+def analyse(sweep_dir: str, out: str | None = None) -> tuple[list[SeedResult], list[str]]:
+  """Reads the runs of `sweep_dir` and draws the three figures.
+
+  Args:
+    sweep_dir: a directory of run workdirs.
+    out: where to write the PNGs and table.txt (default: `sweep_dir/figures`).
+
+  Returns:
+    (the per-seed results, the paths of the three figures).
+  """
+  out = out or os.path.join(sweep_dir, "figures")
+  os.makedirs(out, exist_ok=True)
+  runs = load_runs(sweep_dir)
+  results = seed_results(runs)
+  paths = [os.path.join(out, name) for name in FIGURES]
+  plot_loss_curves(runs, results, paths[0])
+  plot_steps_to_fit(results, paths[1])
+  plot_test_error(results, paths[2])
+  with open(os.path.join(out, "table.txt"), "w") as f:
+    f.write(format_table(results) + "\n")
+  return results, paths
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  results, paths = analyse(flags.FLAGS.sweep_dir, flags.FLAGS.out)
+  print(format_table(results))
+  print()
+  for path in paths:
+    print(path)
+
+
+if __name__ == "__main__":
+  # Defined here, not at import: the library functions above are imported by tests and
+  # notebooks, whose processes may define flags of their own.
+  flags.DEFINE_string("sweep_dir", None, "Directory whose sub-directories are runs.",
+                      required=True)
+  flags.DEFINE_string("out", None, "Where to write the figures (default: SWEEP_DIR/figures).")
+  app.run(main)
