@@ -46,7 +46,8 @@ def write_summary(workdir: str, summary: dict[str, Any]) -> None:
 
 
 def read_summary(workdir: str) -> dict[str, Any] | None:
-  """The finished run's summary: final step, final rows per seed/split, stopped seeds."""
+  """The finished run's summary: final step, final rows per seed/split, stopped seeds; or
+  {"final_step", "diverged": message} for a run whose loss became NaN/inf."""
   path = os.path.join(workdir, SUMMARY_FILE)
   if not os.path.exists(path):
     return None

@@ -58,7 +58,9 @@ class RunResult:
   jitted: dict[str, Any]
 
 
-def _check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+def check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError if `workdir` holds a run of a config that differs from `config` in
+  more than `RESUMABLE_CHANGES`."""
   saved = run_log.read_config(workdir)
   if saved is None:
     return
@@ -187,7 +189,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
   """
   validate_config(config)
   os.makedirs(workdir, exist_ok=True)
-  _check_resume_config(workdir, config)
+  check_resume_config(workdir, config)
   seeds = list(config.seeds)
 
   dataset = load_dataset(config.data)
@@ -269,6 +271,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
         progress = None
       if _is_checkpoint_step(step, steps_per_epoch, total_steps, config) or not active.any():
         checkpoints.save(manager, step, state)
+  except TrainingDivergedError as error:
+    # Deterministic: re-running would diverge again, so the run is over; say so.
+    run_log.write_summary(workdir, {"final_step": step, "diverged": str(error)})
+    raise
   finally:
     if progress is not None:
       progress.close()

@@ -8,6 +8,7 @@ summary.json exists) are skipped; interrupted ones resume from their latest chec
 `jaxgen.main` resumes whenever its workdir holds a run.
 """
 
+import ast
 import concurrent.futures
 import os
 import subprocess
@@ -15,7 +16,10 @@ import sys
 
 from absl import app, flags
 
+from jaxgen.config_loading import load_config
+from jaxgen.registry import ConfigError
 from jaxgen.run_log import SUMMARY_FILE
+from jaxgen.train import check_resume_config
 from launch.sweep import Run, expand
 
 FLAGS = flags.FLAGS
@@ -32,9 +36,19 @@ flags.DEFINE_multi_string("set", [], "A fixed override for every run, e.g. "
 
 
 def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
-  """Runs (or resumes) one run unless it finished; returns (name, exit code)."""
+  """Runs (or resumes) one run unless it finished; returns (name, exit code).
+
+  A finished run is skipped only if it was trained with the config the sweep gives it now;
+  if the config file changed since, the run is reported as failed rather than reused.
+  """
   workdir = os.path.join(root, run.name)
   if os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
+    try:
+      check_resume_config(workdir, load_config(config_path, run.overrides))
+    except ConfigError as error:
+      print(f"{run.name}: finished with another config; delete it to re-run. {error}",
+            file=sys.stderr)
+      return run.name, 2
     return run.name, 0
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "log.txt"), "a") as log:
@@ -50,10 +64,18 @@ def run_sweep(config_path: str, root: str, runs: list[Run], parallel: int) -> di
     return dict(results)
 
 
+def _parse_value(text: str):
+  """A --set value as a Python literal where it is one ("0.1", "(1, 2)"), else the string."""
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
 def main(argv: list[str]) -> None:
   del argv
   seeds = [int(s) for s in FLAGS.seeds] if FLAGS.seeds else None
-  fixed = dict(item.split("=", 1) for item in FLAGS.set)
+  fixed = {key: _parse_value(value) for key, value in (item.split("=", 1) for item in FLAGS.set)}
   runs = expand(FLAGS.config, seeds, FLAGS.separate_seeds, fixed)
   if FLAGS.dry_run:
     for run in runs:

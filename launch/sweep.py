@@ -7,11 +7,12 @@ A config file may define `get_sweep() -> list[dict]`, each dict a set of overrid
 """
 
 import dataclasses
-import importlib.util
 import os
 import re
 from collections.abc import Sequence
 from typing import Any
+
+from jaxgen.config_loading import load_module
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,13 +37,15 @@ def format_value(value: Any) -> str:
 
 
 def run_name(overrides: dict[str, Any]) -> str:
-  """A directory name that says what the run changes, e.g. "learning_rate=0.1,widths=128"."""
+  """A directory name saying what the run changes, e.g. "optim.learning_rate=0.1,model.widths=2"."""
   if not overrides:
     return "base"
   parts = []
   for key, value in overrides.items():
     shown = "-".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-    parts.append(f"{key.rpartition('.')[2]}={shown}")
+    # Section and field ("optim.learning_rate", "corruption.seed"): the field alone can be
+    # ambiguous ("seed", "name"), the full dotted key is needlessly long.
+    parts.append(f"{'.'.join(key.split('.')[-2:])}={shown}")
   return re.sub(r"[^A-Za-z0-9_.,=+-]", "_", ",".join(parts))
 
 
@@ -52,10 +55,7 @@ def load_sweep(config_path: str) -> list[dict[str, Any]]:
   `config_path` may carry a `get_config` argument after a colon ("file.py:variant", as
   `jaxgen.main --config` accepts); the sweep is then run over that variant.
   """
-  config_path = config_path.partition(":")[0]
-  spec = importlib.util.spec_from_file_location("_sweep_config", config_path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
+  module = load_module(config_path)
   if not hasattr(module, "get_sweep"):
     raise ValueError(f"{config_path} defines no get_sweep(); it has nothing to expand")
   sweep = module.get_sweep()

@@ -6,6 +6,7 @@ import jax
 import pytest
 
 from configs import default
+from jaxgen.config_loading import apply_overrides
 
 # Repeated compiles of the same tiny programs across tests hit this cache.
 jax.config.update("jax_compilation_cache_dir",
@@ -24,12 +25,7 @@ def make_tiny_config(**overrides):
   config.optim.learning_rate = 0.1
   config.logging.tensorboard = False
   config.logging.figures = False
-  for key, value in overrides.items():
-    section, _, field = key.rpartition(".")
-    target = config
-    for part in filter(None, section.split(".")):
-      target = target[part]
-    target[field] = value
+  apply_overrides(config, overrides)
   return config
 
 

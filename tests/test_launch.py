@@ -14,11 +14,12 @@ SWEEP = "configs/backbone/mlp_lr_sweep.py"
 def test_sweep_expands_to_named_runs_with_seeds_as_own_axis():
   runs = sweep.expand(SWEEP, seeds=(0, 1))
   assert len(runs) == 6
-  assert runs[0].name == "learning_rate=0.01,widths=128"
+  assert runs[0].name == "optim.learning_rate=0.01,model.widths=128"
   assert runs[0].overrides == {"optim.learning_rate": 0.01, "model.widths": (128,),
                                "seeds": (0, 1)}
   separate = sweep.expand(SWEEP, seeds=(0, 1), separate_seeds=True)
-  assert len(separate) == 12 and separate[1].name == "learning_rate=0.01,widths=128,seeds=1"
+  assert len(separate) == 12
+  assert separate[1].name == "optim.learning_rate=0.01,model.widths=128,seeds=1"
 
 
 def test_command_round_trips_through_the_config_flags():
@@ -26,7 +27,7 @@ def test_command_round_trips_through_the_config_flags():
   command = run.command(sys.executable, SWEEP, "/tmp/root")
   assert command[-3:] == ["--config.optim.learning_rate=0.01", "--config.model.widths=(128, )",
                           "--config.seeds=(3, )"]
-  assert command[4] == "--workdir=/tmp/root/learning_rate=0.01,widths=128"
+  assert command[4] == "--workdir=/tmp/root/optim.learning_rate=0.01,model.widths=128"
 
 
 def test_sweep_may_not_tune_the_seed(tmp_path):
@@ -45,7 +46,7 @@ def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
   root = str(tmp_path / "runs")
   runs = sweep.expand(str(config), seeds=(0,))
   assert local.run_sweep(str(config), root, runs, parallel=2) == {
-      "learning_rate=0.05": 0, "learning_rate=0.2": 0}
+      "optim.learning_rate=0.05": 0, "optim.learning_rate=0.2": 0}
   for run in runs:
     workdir = os.path.join(root, run.name)
     assert os.path.exists(os.path.join(workdir, run_log.SUMMARY_FILE))
@@ -56,6 +57,9 @@ def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
   size = os.path.getsize(log)
   local.run_sweep(str(config), root, runs[:1], parallel=1)
   assert os.path.getsize(log) == size
+  # A finished run whose config no longer matches the sweep's is not silently reused.
+  changed = [sweep.Run(runs[0].name, {**runs[0].overrides, "optim.momentum": 0.5})]
+  assert local.run_sweep(str(config), root, changed, parallel=1) == {runs[0].name: 2}
 
 
 def test_variant_configs_and_fixed_overrides_reach_every_run():

@@ -19,6 +19,7 @@ from ml_collections import config_flags
 from configs.layer_rotation import base
 from jaxgen import checkpoints, run_log, train
 from jaxgen.analysis import layer_rotation as analysis
+from jaxgen.config_loading import apply_overrides
 from jaxgen.config_validation import validate_config
 from jaxgen.metrics import METRICS, layer_rotation, step_rotation
 from jaxgen.optim.factory import build_optimizer, decoupled_weight_decay, recorded_layca_rates
@@ -42,15 +43,6 @@ def _arguments(name: str) -> list[str | None]:
     if hasattr(module, table):
       return list(getattr(module, table))
   return [None]
-
-
-def _with_overrides(config: ml_collections.ConfigDict, overrides: dict) -> None:
-  for key, value in overrides.items():
-    section, _, field = key.rpartition(".")
-    target = config
-    for part in filter(None, section.split(".")):
-      target = target[part]
-    target[field] = value
 
 
 def _parse_flags(argv: list[str]) -> ml_collections.ConfigDict:
@@ -82,7 +74,7 @@ def test_every_variant_and_sweep_run_builds_and_validates(name):
   for overrides in module.get_sweep():
     config = module.get_config()
     config.lock()  # As jaxgen.main: a sweep may only set fields that exist.
-    _with_overrides(config, overrides)
+    apply_overrides(config, overrides)
     validate_config(config)
 
 
@@ -142,7 +134,7 @@ def test_exploration_grids_have_13_alphas_and_8_rhos_and_expand_to_named_runs():
   runs = sweep.expand(f"{CONFIG_DIR}/c10_cnn1.py", seeds=(0,))
   assert len(runs) == 20  # The (α = 0, ρ(0) = 3⁻³) run is in both grids and runs once.
   assert len({run.name for run in runs}) == 20
-  assert runs[0].name == "alpha=-0.8,learning_rate=0.037037037037037035"
+  assert runs[0].name == "optim.alpha=-0.8,optim.learning_rate=0.037037037037037035"
 
 
 def test_sweep_commands_and_variant_arguments_parse_like_jaxgen_main():
@@ -156,7 +148,7 @@ def test_sweep_commands_and_variant_arguments_parse_like_jaxgen_main():
   assert (config.optim.base, config.optim.learning_rate, config.optim.weight_decay) == (
       "adam", 3e-4, 5e-4)
   warmup = sweep.expand(f"{CONFIG_DIR}/c10_resnet110_warmup.py")
-  assert [r.name for r in warmup][:4] == [f"warmup_epochs={w}" for w in (0, 5, 10, 15)]
+  assert [r.name for r in warmup][:4] == [f"optim.warmup_epochs={w}" for w in (0, 5, 10, 15)]
   assert warmup[4].overrides["optim.name"] == "layca"
 
 
@@ -375,7 +367,7 @@ def test_high_layca_rate_rotates_layers_and_generalises_better_than_a_low_rate(t
   summaries = {}
   for name, overrides in zip(("high", "low"), module.get_sweep(), strict=True):
     config = module.get_config()
-    _with_overrides(config, {**overrides, "seeds": (0, 1), "logging.progress_bar": False})
+    apply_overrides(config, {**overrides, "seeds": (0, 1), "logging.progress_bar": False})
     result = train.train_and_evaluate(config, str(tmp_path / name))
     assert os.path.exists(tmp_path / name / "figures" / "layer_rotation.png")
     rows = [result.final[(seed, split)] for seed in (0, 1) for split in ("train", "test")]

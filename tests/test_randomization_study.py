@@ -1,11 +1,9 @@
 """The randomization study (Zhang et al. 2017): configs, sweeps, analysis, CPU-sized Figure 1."""
 
 import glob
-import importlib.util
 import os
 import time
 
-import jax
 import numpy as np
 import pytest
 from absl import flags
@@ -14,6 +12,7 @@ from ml_collections import config_flags
 from configs.randomization import base
 from jaxgen import run_log, train
 from jaxgen.analysis import randomization
+from jaxgen.config_loading import load_module
 from jaxgen.config_validation import validate_config
 from jaxgen.data.pipeline import load_dataset
 from launch import sweep
@@ -23,12 +22,7 @@ CONFIG_FILES = sorted(path for path in glob.glob(os.path.join(CONFIG_DIR, "*.py"
                       if not path.endswith("__init__.py"))
 
 
-def _module(path: str):
-  """Imports a config file the way launch/sweep.py does."""
-  spec = importlib.util.spec_from_file_location("_config_under_test", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+_module = load_module  # Imports a config file the way launch/sweep.py does.
 
 
 def _config_with(path: str, overrides: dict):
@@ -247,34 +241,3 @@ def test_corrupted_dataset_is_drawn_again_identically(tiny_config, kind):
   np.testing.assert_array_equal(first.test.images, second.test.images)
   other = tiny_config(**{"data.corruption.kind": kind, "data.corruption.seed": 6}).data
   assert not np.array_equal(first.train.images, load_dataset(other).train.images)
-
-
-def test_killed_and_resumed_random_pixel_run_equals_uninterrupted_run(tiny_config, tmp_path,
-                                                                     monkeypatch):
-  config = tiny_config(**{"train.num_epochs": 3, "data.corruption.kind": "random_pixels",
-                          "data.corruption.seed": 3})
-  uninterrupted = train.train_and_evaluate(config, str(tmp_path / "a"))
-
-  # Kill the second run while it logs epoch 2: it resumes from the epoch-1 checkpoint and
-  # must redraw the same per-image permutations.
-  original_write = run_log.RunLog.write
-  calls = []
-
-  def dying_write(self, rows, num_seeds):
-    calls.append(rows)
-    if len(calls) == 2:
-      raise KeyboardInterrupt
-    original_write(self, rows, num_seeds)
-
-  monkeypatch.setattr(run_log.RunLog, "write", dying_write)
-  with pytest.raises(KeyboardInterrupt):
-    train.train_and_evaluate(config, str(tmp_path / "b"))
-  monkeypatch.setattr(run_log.RunLog, "write", original_write)
-  resumed = train.train_and_evaluate(config, str(tmp_path / "b"))
-
-  for a, b in zip(jax.tree.leaves(uninterrupted.state), jax.tree.leaves(resumed.state),
-                  strict=True):
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  strip = lambda workdir: [{k: v for k, v in row.items() if k != "wall_time"}
-                           for row in run_log.read_metrics(str(workdir))]
-  assert strip(tmp_path / "a") == strip(tmp_path / "b")

@@ -48,7 +48,9 @@ def test_trained_model_learns_digits(tiny_config, tmp_path):
     {"data.validation_size": 0.1, "train.stop.plateau_epochs": 5},
     {"data.corruption.kind": "partial_labels", "data.corruption.level": 0.5,
      "augment.random_crop": True, "augment.crop_padding": 1, "augment.flip": True},
-], ids=["plain", "corrupted_labels_and_augmentation"])
+    # Per-image pixel permutations are redrawn from their seed on resume.
+    {"data.corruption.kind": "random_pixels", "data.corruption.seed": 3},
+], ids=["plain", "corrupted_labels_and_augmentation", "random_pixels"])
 def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_config, tmp_path, monkeypatch,
                                                           overrides):
   config = tiny_config(**{"train.num_epochs": 3, **overrides})
@@ -113,5 +115,6 @@ def test_nan_loss_raises_and_keeps_last_good_checkpoint(tiny_config, tmp_path):
   with pytest.raises(train.TrainingDivergedError, match="learning_rate"):
     train.train_and_evaluate(config, str(tmp_path))
   assert checkpoints.saved_steps(str(tmp_path)) == [0]
+  assert "train loss became" in run_log.read_summary(str(tmp_path))["diverged"]
   initial = checkpoints.load(str(tmp_path), 0, seed_index=0)
   assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(initial["params"]))
