@@ -87,6 +87,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.batch_size = 64
   config.train.eval_batch_size = 500
   config.train.log_every_steps = 0  # Logging events (metrics, eval): 0 = each epoch end.
+  # Stopping rules are checked per seed at each logging event on the running train loss and
+  # accuracy of the interval (training mode: BN batch statistics, augmentation); a stopped
+  # seed is frozen and summary.json records when and why.
   config.train.stop = ml_collections.ConfigDict()
   config.train.stop.target_train_accuracy = 0.0  # Stop a seed at this train accuracy (0 = off).
   config.train.stop.target_train_loss = 0.0  # Stop a seed at this train loss (0 = off).
