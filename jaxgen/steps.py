@@ -69,8 +69,8 @@ def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
 
 
 def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
-              mask: jnp.ndarray, *, model: nn.Module,
-              config: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
+              mask: jnp.ndarray, *, model: nn.Module, config: ml_collections.ConfigDict,
+              batch_sharding: jax.sharding.Sharding | None = None) -> dict[str, jnp.ndarray]:
   """Loss and accuracy of one seed on a whole split, in batches, on device.
 
   Args:
@@ -80,6 +80,7 @@ def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
     mask: (num_batches, batch) 1 for real examples, 0 for padding.
     model: the flax module (bound statically).
     config: the run config (bound statically).
+    batch_sharding: how to lay each batch out over the "data" mesh axis, if at all.
 
   Returns:
     {"loss": mean loss, "accuracy": fraction correct} over the real examples.
@@ -88,6 +89,8 @@ def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
 
   def one_batch(batch):
     batch_images, batch_labels, batch_mask = batch
+    if batch_sharding is not None:
+      batch_images = jax.lax.with_sharding_constraint(batch_images, batch_sharding)
     inputs = prepare_inputs(batch_images, None, False, config.data, config.augment)
     logits = model.apply(variables, inputs, train=False)
     loss = jnp.sum(_cross_entropy(logits, batch_labels) * batch_mask)

@@ -153,9 +153,11 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
   sample_input = prepare_inputs(jnp.asarray(sample_images), None, False, config.data,
                                 config.augment)
   init = jax.vmap(functools.partial(init_state, model=model, tx=tx, sample_input=sample_input))
+  batch_sharding = sharding.batch_sharding(mesh)
   train_step = functools.partial(steps.train_step, model=model, tx=tx, config=config,
-                                 batch_sharding=sharding.batch_sharding(mesh))
-  eval_step = functools.partial(steps.eval_step, model=model, config=config)
+                                 batch_sharding=batch_sharding)
+  eval_step = functools.partial(steps.eval_step, model=model, config=config,
+                                batch_sharding=batch_sharding)
   measure_step = functools.partial(steps.measure_step, config=config)
   return {
       "init": jax.jit(init, out_shardings=state_sharding),

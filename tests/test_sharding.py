@@ -7,8 +7,9 @@ import textwrap
 
 import jax
 import numpy as np
+import pytest
 
-from jaxgen import checkpoints, train
+from jaxgen import checkpoints, run_log, train
 
 OVERRIDES = {"model.batch_norm": True, "seeds": (0, 1), "train.num_epochs": 1}
 
@@ -37,3 +38,10 @@ def test_four_device_mesh_matches_one_device(tiny_config, tmp_path):
     sharded = checkpoints.load(str(tmp_path / mesh))["params"]
     for a, b in zip(jax.tree.leaves(sharded), jax.tree.leaves(expected), strict=True):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # Evaluation (each batch split over the data axis) gives the same numbers too.
+    final = run_log.read_summary(str(tmp_path / mesh))["final"]
+    for key, row in final.items():
+      seed, split = key.split("/")
+      expected_row = single.final[(int(seed), split)]
+      assert row["accuracy"] == pytest.approx(expected_row["accuracy"], abs=1e-6)
+      assert row["loss"] == pytest.approx(expected_row["loss"], rel=1e-4)
