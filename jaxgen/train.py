@@ -224,7 +224,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
     start_step = 0
     checkpoints.save(manager, 0, state)
   else:
-    state = checkpoints.restore(manager, start_step, state)
+    try:
+      state = checkpoints.restore(manager, start_step, state)
+    except checkpoints.CheckpointError:
+      manager.close()  # Its background threads would otherwise outlive the error.
+      raise
     logging.info("Resuming %s from step %d.", workdir, start_step)
 
   log = run_log.RunLog(workdir, start_step, config.logging.tensorboard)
