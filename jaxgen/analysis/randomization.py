@@ -54,9 +54,10 @@ class SeedResult:
   """Where one seed of one run stands: fitted (when, test accuracy then) or not.
 
   `status` is "fitted", "not fitted" (a fitting target was set and never reached),
-  "finished" (no fitting target: a fixed budget), "unfinished" (no summary.json yet), or
-  "stopped: <reason>" for another stopping rule. `step`, `epoch`, `wall_time` and the
-  accuracies are those at the fitting point, or at the seed's last logged step otherwise.
+  "finished" (no fitting target: a fixed budget), "unfinished" (no summary.json yet),
+  "diverged" (the loss became NaN/inf), or "stopped: <reason>" for another stopping rule.
+  `step`, `epoch`, `wall_time` and the accuracies are those at the fitting point, or at the
+  seed's last logged step otherwise.
   """
 
   run: str
@@ -148,6 +149,8 @@ def _seed_result(run: Run, seed: int) -> SeedResult:
                       test_accuracy=stop["metrics"].get("test_accuracy", np.nan))
   if run.summary is None:
     status = "unfinished"
+  elif "diverged" in run.summary:
+    status = "diverged"
   else:
     status = "not fitted" if _has_fitting_target(config) else "finished"
   last = _last_rows(run.rows, seed)
