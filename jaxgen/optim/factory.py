@@ -37,6 +37,13 @@ def adagrad(lr: optax.Schedule, optim: ml_collections.ConfigDict) -> optax.Gradi
   return optax.adagrad(lr, initial_accumulator_value=0.0, eps=optim.eps)
 
 
+def _keras_base_kwargs(optim: ml_collections.ConfigDict) -> dict:
+  """The base optimizer's hyper-parameters shared by "layca" and "keras" (momentum 0 = unset,
+  so that sgd_amom falls back to its default 0.9)."""
+  return {"momentum": optim.momentum or None, "nesterov": optim.nesterov, "b1": optim.b1,
+          "b2": optim.b2, "rms_decay": optim.rms_decay, "eps": optim.eps}
+
+
 @OPTIMIZERS.register("layca")
 def layca(lr: optax.Schedule, optim: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """Layca on top of `optim.base`; layer-wise multipliers scale each layer's rate inside it."""
@@ -50,8 +57,7 @@ def layca(lr: optax.Schedule, optim: ml_collections.ConfigDict) -> optax.Gradien
     paths, recorded_rates = recorded_layca_rates(optim.copy_rotation_from, optim.layer_rule)
     lr = 1.0  # The recorded rates are the whole per-layer rate.
   tx = layca_lib.layca(
-      optim.base, lr, momentum=optim.momentum or None, nesterov=optim.nesterov, b1=optim.b1,
-      b2=optim.b2, rms_decay=optim.rms_decay, eps=optim.eps, layer_rule=optim.layer_rule,
+      optim.base, lr, **_keras_base_kwargs(optim), layer_rule=optim.layer_rule,
       train_non_layers=optim.train_non_layers, multipliers=multipliers,
       recorded_rates=recorded_rates)
   if recorded_rates is None:
@@ -62,9 +68,7 @@ def layca(lr: optax.Schedule, optim: ml_collections.ConfigDict) -> optax.Gradien
 @OPTIMIZERS.register("keras")
 def keras(lr: optax.Schedule, optim: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """`optim.base` exactly as Keras 2.1 computes it (the layer-rotation baselines)."""
-  return layca_lib.keras_base_step(
-      optim.base, lr, momentum=optim.momentum or None, nesterov=optim.nesterov, b1=optim.b1,
-      b2=optim.b2, rms_decay=optim.rms_decay, eps=optim.eps)
+  return layca_lib.keras_base_step(optim.base, lr, **_keras_base_kwargs(optim))
 
 
 @OPTIMIZERS.register("sgd_normalized")
