@@ -86,6 +86,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.num_epochs = 8
   config.train.batch_size = 64
   config.train.eval_batch_size = 500
+  config.train.eval_top_k = ()  # Also log "top{k}_accuracy" on eval splits, e.g. (5,).
   config.train.log_every_steps = 0  # Logging events (metrics, eval): 0 = each epoch end.
   # Stopping rules are checked per seed at each logging event on the running train loss and
   # accuracy of the interval (training mode: BN batch statistics, augmentation); a stopped

@@ -76,6 +76,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 
   _positive(config.train.batch_size, "train.batch_size")
   _positive(config.train.eval_batch_size, "train.eval_batch_size")
+  if not all(isinstance(k, int) and k >= 1 for k in config.train.eval_top_k):
+    raise ConfigError(f"config.train.eval_top_k={config.train.eval_top_k} must be a tuple of "
+                      "ints >= 1")
   _positive(config.train.num_epochs, "train.num_epochs")
   _positive(config.train.log_every_steps, "train.log_every_steps", allow_zero=True)
 

@@ -71,7 +71,7 @@ def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
 def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
               mask: jnp.ndarray, *, model: nn.Module, config: ml_collections.ConfigDict,
               batch_sharding: jax.sharding.Sharding | None = None) -> dict[str, jnp.ndarray]:
-  """Loss and accuracy of one seed on a whole split, in batches, on device.
+  """Loss, accuracy and top-k accuracies of one seed on a whole split, in batches, on device.
 
   Args:
     state: the seed's state.
@@ -83,9 +83,12 @@ def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
     batch_sharding: how to lay each batch out over the "data" mesh axis, if at all.
 
   Returns:
-    {"loss": mean loss, "accuracy": fraction correct} over the real examples.
+    {"loss": mean loss, "accuracy": fraction correct} over the real examples, and
+    "top{k}_accuracy" (true label among the k largest logits) for each k in
+    `config.train.eval_top_k`.
   """
   variables = {"params": state.params, "batch_stats": state.batch_stats}
+  top_k = tuple(config.train.eval_top_k)
 
   def one_batch(batch):
     batch_images, batch_labels, batch_mask = batch
@@ -94,12 +97,19 @@ def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
     inputs = prepare_inputs(batch_images, None, False, config.data, config.augment)
     logits = model.apply(variables, inputs, train=False)
     loss = jnp.sum(_cross_entropy(logits, batch_labels) * batch_mask)
-    correct = jnp.sum((jnp.argmax(logits, -1) == batch_labels) * batch_mask)
-    return loss, correct
+    hits = {"accuracy": jnp.argmax(logits, -1) == batch_labels}
+    if top_k:
+      # Ties with the k-th largest logit count as hits, as in tf.math.in_top_k.
+      descending = -jnp.sort(-logits, axis=-1)
+      true_logit = jnp.take_along_axis(logits, batch_labels[:, None], axis=-1)[:, 0]
+      for k in top_k:
+        hits[f"top{k}_accuracy"] = true_logit >= descending[:, k - 1]
+    return loss, {name: jnp.sum(hit * batch_mask) for name, hit in hits.items()}
 
-  losses, corrects = jax.lax.map(one_batch, (images, labels, mask))
+  losses, hit_counts = jax.lax.map(one_batch, (images, labels, mask))
   count = jnp.sum(mask)
-  return {"loss": jnp.sum(losses) / count, "accuracy": jnp.sum(corrects) / count}
+  return {"loss": jnp.sum(losses) / count,
+          **{name: jnp.sum(hits) / count for name, hits in hit_counts.items()}}
 
 
 def measure_step(state: TrainState, *,

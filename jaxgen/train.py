@@ -199,6 +199,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
   if batch_size > num_train:
     raise ConfigError(f"config.train.batch_size={batch_size} exceeds the {num_train} "
                       "training examples")
+  for k in config.train.eval_top_k:
+    if not 1 <= k <= dataset.num_classes:
+      raise ConfigError(f"config.train.eval_top_k={tuple(config.train.eval_top_k)}: each k must "
+                        f"be in [1, {dataset.num_classes}] (the number of classes)")
   steps_per_epoch = num_train // batch_size
   total_steps = steps_per_epoch * config.train.num_epochs
 

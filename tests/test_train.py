@@ -2,12 +2,16 @@
 
 import json
 import os
+import types
 
+import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, run_log, train
+from jaxgen import checkpoints, run_log, steps, train
+from jaxgen.registry import ConfigError
 
 
 def _params(result, seed_index=0):
@@ -118,3 +122,40 @@ def test_nan_loss_raises_and_keeps_last_good_checkpoint(tiny_config, tmp_path):
   assert "train loss became" in run_log.read_summary(str(tmp_path))["diverged"]
   initial = checkpoints.load(str(tmp_path), 0, seed_index=0)
   assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(initial["params"]))
+
+
+class _LogitsAreInputs(nn.Module):
+  """A parameter-free model whose logits are its (flattened) inputs."""
+
+  @nn.compact
+  def __call__(self, x, train):
+    return x.reshape((x.shape[0], -1))
+
+
+def test_eval_step_counts_top_k_hits_over_real_examples_with_ties_as_hits(tiny_config):
+  config = tiny_config(**{"train.eval_top_k": (1, 2, 3)})
+  logits = np.array([[0.1, 0.9, 0.5, 0.0],   # label 1: top-1.
+                     [0.8, 0.1, 0.5, 0.3],   # label 2: second largest.
+                     [0.4, 0.4, 0.4, 0.1],   # label 2: tied with the largest.
+                     [0.9, 0.6, 0.5, 0.1],   # label 3: last.
+                     [0.0, 0.0, 0.0, 1.0]])  # padding (mask 0), would be a miss.
+  labels = np.array([1, 2, 2, 3, 0])
+  mask = np.array([1, 1, 1, 1, 0], np.float32)
+  state = types.SimpleNamespace(params={}, batch_stats={})
+  values = steps.eval_step(state, jnp.asarray(logits[None, :, :, None, None]),
+                           jnp.asarray(labels[None]), jnp.asarray(mask[None]),
+                           model=_LogitsAreInputs(), config=config)
+  # argmax breaks the tie towards class 0; top-k counts a tie at the boundary as a hit.
+  assert float(values["accuracy"]) == 0.25 and float(values["top1_accuracy"]) == 0.5
+  assert float(values["top2_accuracy"]) == 0.75
+  assert float(values["top3_accuracy"]) == 0.75
+
+
+def test_top_k_accuracy_is_logged_for_eval_splits_and_k_is_checked(tiny_config, tmp_path):
+  result = train.train_and_evaluate(tiny_config(**{"train.eval_top_k": (5, 10)}),
+                                    str(tmp_path / "ok"))
+  test = result.final[(0, "test")]
+  assert test["accuracy"] <= test["top5_accuracy"] < 1.0 and test["top10_accuracy"] == 1.0
+  assert "top5_accuracy" not in result.final[(0, "train")]
+  with pytest.raises(ConfigError, match=r"eval_top_k=\(11,\).*\[1, 10\]"):
+    train.train_and_evaluate(tiny_config(**{"train.eval_top_k": (11,)}), str(tmp_path / "bad"))
