@@ -30,7 +30,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.validation_size = 0.0  # Held out of train: a fraction in (0, 1) or a count.
   config.data.stratified_validation = True  # Same number of validation images per class.
   config.data.split_seed = 0  # Seed of the validation split and per-class subsampling.
-  config.data.normalization = "global"  # none | global | per_channel | per_image.
+  config.data.normalization = "global"  # none | global | per_channel | per_image | imagenet.
+  config.data.resize = 0  # Resize images to resize x resize (bilinear) at load time; 0 = no.
   config.data.crop_size = 0  # Central crop (random with augment.random_crop); 0 = none.
   # Randomization tests (Zhang et al. 2017), drawn once from `seed` before training.
   config.data.corruption = ml_collections.ConfigDict()
@@ -86,14 +87,16 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.num_epochs = 8
   config.train.batch_size = 64
   config.train.eval_batch_size = 500
+  config.train.shuffle = True  # False: every epoch in dataset order (no reshuffling).
   config.train.eval_top_k = ()  # Also log "top{k}_accuracy" on eval splits, e.g. (5,).
   config.train.log_every_steps = 0  # Logging events (metrics, eval): 0 = each epoch end.
   # Stopping rules are checked per seed at each logging event on the running train loss and
-  # accuracy of the interval (training mode: BN batch statistics, augmentation); a stopped
-  # seed is frozen and summary.json records when and why.
+  # accuracy of the interval (training mode: BN batch statistics, augmentation), or on the
+  # test accuracy of that event; a stopped seed is frozen and summary.json records when and why.
   config.train.stop = ml_collections.ConfigDict()
   config.train.stop.target_train_accuracy = 0.0  # Stop a seed at this train accuracy (0 = off).
   config.train.stop.target_train_loss = 0.0  # Stop a seed at this train loss (0 = off).
+  config.train.stop.target_test_accuracy = 0.0  # Stop a seed at this test accuracy (0 = off).
   config.train.stop.plateau_epochs = 0  # Stop after this many events of unchanged loss.
   config.train.stop.plateau_min_delta = 0.0  # "Unchanged" means |delta loss| <= this.
   config.train.stop.fail_check_epoch = 0  # At this epoch, stop a seed whose train ...

@@ -50,6 +50,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _choice(config.data.normalization, NORMALIZATIONS, "data.normalization")
   _positive(config.data.validation_size, "data.validation_size", allow_zero=True)
   _positive(config.data.crop_size, "data.crop_size", allow_zero=True)
+  _positive(config.data.resize, "data.resize", allow_zero=True)
   _choice(config.augment.pad_mode, PAD_MODES, "augment.pad_mode")
   corruption = config.data.corruption
   _choice(corruption.kind, corruptions.CORRUPTIONS, "data.corruption.kind")

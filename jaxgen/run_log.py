@@ -9,7 +9,7 @@
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import ml_collections
@@ -62,6 +62,28 @@ def read_metrics(workdir: str) -> list[dict[str, Any]]:
     return []
   with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+def run_dirs(paths: Sequence[str]) -> list[str]:
+  """The run workdirs under `paths`: each path is a run or a directory of runs.
+
+  Args:
+    paths: workdirs (holding config.json) or sweep roots.
+
+  Returns:
+    Workdirs in the given order, a root's runs sorted by name.
+  """
+  runs = []
+  for path in paths:
+    if read_config(path) is not None:
+      runs.append(path)
+      continue
+    children = sorted(os.path.join(path, name) for name in os.listdir(path))
+    runs.extend(child for child in children
+                if os.path.isdir(child) and read_config(child) is not None)
+  if not runs:
+    raise ValueError(f"no run (a directory with {CONFIG_FILE}) in {list(paths)}")
+  return runs
 
 
 def _json_safe(value: Any) -> Any:

@@ -39,7 +39,8 @@ def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
   step_key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
   augment_key, dropout_key = jax.random.split(step_key)
 
-  indices = batch_indices(data_key, state.step, labels.shape[0], config.train.batch_size)
+  indices = batch_indices(data_key, state.step, labels.shape[0], config.train.batch_size,
+                          config.train.shuffle)
   batch_images, batch_labels = gather_batch(images, labels, indices)
   if batch_sharding is not None:
     batch_images = jax.lax.with_sharding_constraint(batch_images, batch_sharding)

@@ -1,9 +1,11 @@
-"""Stopping rules, evaluated per seed on the train rows of each logging event.
+"""Stopping rules, evaluated per seed on the rows of each logging event.
 
 A seed stops when it has fitted the training set ("interpolation": train accuracy or loss
-reaches its target), when its loss has plateaued, or when it is "not working" (train
-accuracy still at or below a threshold at a given epoch). The tracker is a pure function of
-the logged rows, so a resumed run rebuilds it by replaying `metrics.jsonl`.
+reaches its target), when its loss has plateaued, when it is "not working" (train
+accuracy still at or below a threshold at a given epoch), or when its test accuracy reaches a
+target (the relative-weight-change code's early stopping, which looks at the test set). The
+tracker is a pure function of the logged rows, so a resumed run rebuilds it by replaying
+`metrics.jsonl`.
 """
 
 import dataclasses
@@ -33,8 +35,11 @@ class StoppingTracker:
     self._unchanged: dict[int, int] = dict.fromkeys(seeds, 0)
     self._fail_checked: set[int] = set()
 
-  def _reason(self, row: dict[str, Any]) -> str | None:
+  def _reason(self, row: dict[str, Any], test_row: dict[str, Any] | None) -> str | None:
     stop, seed = self._stop, row["seed"]
+    if (stop.target_test_accuracy and test_row is not None
+        and test_row["accuracy"] >= stop.target_test_accuracy):
+      return "target: test accuracy reached target"
     if stop.target_train_accuracy and row["accuracy"] >= stop.target_train_accuracy:
       return "fitted: train accuracy reached target"
     if stop.target_train_loss and row["loss"] <= stop.target_train_loss:
@@ -61,9 +66,9 @@ class StoppingTracker:
     for seed, row in by_seed.items():
       if seed in self.stopped:
         continue
-      reason = self._reason(row)
+      seed_rows = {r["split"]: r for r in rows if r["seed"] == seed}
+      reason = self._reason(row, seed_rows.get("test"))
       if reason:
-        seed_rows = {r["split"]: r for r in rows if r["seed"] == seed}
         measured = {f"{split}_{key}": r[key] for split, r in seed_rows.items()
                     for key in ("loss", "accuracy")}
         self.stopped[seed] = SeedStop(reason, row["step"], row["epoch"], row["wall_time"],

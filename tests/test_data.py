@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxgen.data import augment, pipeline, sources
+from jaxgen.data import augment, pipeline, preprocess, sources
 from jaxgen.data.sources import DATASETS, RawDataset
 from jaxgen.registry import ConfigError
 from tests.conftest import make_tiny_config
@@ -219,6 +219,31 @@ def test_per_channel_normalization_gives_zero_mean_unit_std_per_channel():
   np.testing.assert_allclose(images.std(axis=(0, 1, 2)), [1.0, 1.0], rtol=1e-5)
 
 
+def test_imagenet_normalization_uses_the_fixed_rgb_statistics_and_needs_rgb():
+  rgb = np.random.default_rng(0).random((5, 4, 4, 3)).astype(np.float32)
+  mean, std = preprocess.normalization_stats(rgb, "imagenet")
+  # The statistics do not depend on the data: a white pixel is (1 - 0.485) / 0.229 in red,
+  # (1 - 0.456) / 0.224 in green and (1 - 0.406) / 0.225 in blue.
+  white = np.ones((1, 1, 1, 3), np.float32)
+  np.testing.assert_allclose(((white - mean) / std).ravel(), [2.2489, 2.4286, 2.64], atol=1e-4)
+  with pytest.raises(ConfigError, match="normalization='imagenet' needs RGB.*2 channel"):
+    _load(normalization="imagenet")
+
+
+def test_resize_gives_the_bilinear_image_and_keeps_labels():
+  dataset = _load(resize=8)
+  raw = _fake_source()
+  assert dataset.train.images.shape == (60, 8, 8, 2) and dataset.test.images.shape == (12, 8, 8, 2)
+  np.testing.assert_array_equal(dataset.train.labels, raw.train_labels)
+  # Upsampling 4 -> 8 with half-pixel centres: output pixel 1 sits at input coordinate 0.25,
+  # i.e. 3/4 of input pixel 0 and 1/4 of input pixel 1 (along each axis).
+  image = raw.train_images[5, :, :, 1]
+  expected = (0.75 * (0.75 * image[0, 0] + 0.25 * image[0, 1])
+              + 0.25 * (0.75 * image[1, 0] + 0.25 * image[1, 1]))
+  np.testing.assert_allclose(dataset.train.images[5, 1, 1, 1], expected, rtol=1e-5)
+  np.testing.assert_array_equal(_load(resize=4).train.images, raw.train_images)
+
+
 def test_normalization_uses_train_statistics_taken_before_the_validation_split():
   raw = _fake_source()
   mean, std = raw.train_images.mean(dtype=np.float64), raw.train_images.std(dtype=np.float64)
@@ -280,6 +305,14 @@ def test_different_epochs_visit_examples_in_different_orders():
   key = jax.random.key(0)
   orders = [tuple(_epoch_batches(key, epoch).ravel().tolist()) for epoch in range(4)]
   assert len(set(orders)) == 4
+
+
+def test_without_shuffle_every_epoch_visits_the_examples_in_dataset_order():
+  for step in (0, 1, 2, 3, 7):
+    indices = pipeline.batch_indices(jax.random.key(step), jnp.asarray(step), NUM_EXAMPLES,
+                                     BATCH_SIZE, shuffle=False)
+    start = (step % 3) * BATCH_SIZE
+    np.testing.assert_array_equal(indices, np.arange(start, start + BATCH_SIZE))
 
 
 def test_gather_batch_takes_images_and_labels_at_the_indices():

@@ -319,7 +319,7 @@ def test_sweep_command_line_prints_the_table_and_writes_the_figure(tmp_path):
 def test_rotation_panels_draw_one_panel_per_run(tmp_path):
   for name in ("r1", "r2", "r3"):
     _fake_run(tmp_path / name, 0.0, 3.0**-3, 1.0, [0.5, 0.6, 0.7])
-  analysis.plot_rotation_panels(analysis.run_dirs([str(tmp_path)]), str(tmp_path / "c.png"))
+  analysis.plot_rotation_panels(run_log.run_dirs([str(tmp_path)]), str(tmp_path / "c.png"))
   assert os.path.getsize(tmp_path / "c.png") > 0
 
 
@@ -352,7 +352,7 @@ def test_first_layer_features_plot_rows_by_learning_rate_with_units_as_28x28(tmp
   assert images.shape == (5, 28, 28)
   np.testing.assert_array_equal(images[2], kernels["high"][:, 7].reshape(28, 28))
 
-  labels = analysis.plot_first_layer_features(analysis.run_dirs([str(tmp_path)]),
+  labels = analysis.plot_first_layer_features(run_log.run_dirs([str(tmp_path)]),
                                               str(tmp_path / "features.png"))
   assert [label.split("\n")[0] for label in labels] == ["lr 3^-2", "lr 3^-4", "initialisation"]
   assert "test 95.0%" in labels[0]

@@ -44,3 +44,17 @@ def test_fitted_rules_record_step_epoch_time_and_test_accuracy():
   assert (stop.step, stop.epoch, stop.wall_time) == (7, 1.0, 7.0)
   assert stop.metrics == {"train_loss": 0.005, "train_accuracy": 1.0, "test_loss": 2.0,
                           "test_accuracy": 0.11}
+
+
+def test_test_accuracy_target_stops_at_the_first_event_that_reaches_it():
+  tracker = StoppingTracker(_stop_config(target_test_accuracy=0.9), [0, 1])
+  events = [(1, 0.85, 0.91), (2, 0.95, 0.89)]  # (epoch, test accuracy of seed 0, of seed 1)
+  stopped = []
+  for epoch, *tests in events:
+    rows = [_row(seed, epoch, epoch, 0.3, 0.99) for seed in (0, 1)]
+    rows += [{**_row(seed, epoch, epoch, 0.4, acc), "split": "test"}
+             for seed, acc in zip((0, 1), tests, strict=True)]
+    stopped.append(tracker.update(rows))
+  assert stopped == [[1], [0]]
+  assert tracker.stopped[1].reason.startswith("target: test accuracy")
+  assert tracker.stopped[1].metrics["test_accuracy"] == 0.91 and tracker.stopped[1].epoch == 1

@@ -49,28 +49,6 @@ class SeedResult:
   test_accuracy: float
 
 
-def run_dirs(paths: Sequence[str]) -> list[str]:
-  """The run workdirs under `paths`: each path is a run or a directory of runs.
-
-  Args:
-    paths: workdirs (holding config.json) or sweep roots.
-
-  Returns:
-    Workdirs in the given order, a root's runs sorted by name.
-  """
-  runs = []
-  for path in paths:
-    if run_log.read_config(path) is not None:
-      runs.append(path)
-      continue
-    children = sorted(os.path.join(path, name) for name in os.listdir(path))
-    runs.extend(child for child in children
-                if os.path.isdir(child) and run_log.read_config(child) is not None)
-  if not runs:
-    raise ValueError(f"no run (a directory with {run_log.CONFIG_FILE}) in {list(paths)}")
-  return runs
-
-
 def power_of_three_label(value: float) -> str:
   """"3^-2.5" for a power of 3 (to 0.01 in the exponent), else the value itself."""
   exponent = math.log(value, 3) if value > 0 else math.nan
@@ -203,7 +181,7 @@ def seed_results(workdir: str, test_at: str = "final") -> list[SeedResult]:
 def collect_sweep(root: str, test_at: str = "final") -> list[SeedResult]:
   """The SeedResults of every finished run under `root` (unfinished ones are skipped)."""
   results = []
-  for workdir in run_dirs([root]):
+  for workdir in run_log.run_dirs([root]):
     if run_log.read_summary(workdir) is None:
       logging.warning("Skipping %s: not finished (no %s).", workdir, run_log.SUMMARY_FILE)
       continue
@@ -328,7 +306,7 @@ def main(argv: list[str]) -> None:
   command, paths = argv[1], argv[2:]
   out = FLAGS.out or os.path.join(paths[0], "figures", COMMANDS[command])
   if command == "features":
-    labels = plot_first_layer_features(run_dirs(paths), out, [int(u) for u in FLAGS.units],
+    labels = plot_first_layer_features(run_log.run_dirs(paths), out, [int(u) for u in FLAGS.units],
                                        FLAGS.seed_index)
     print("\n".join(label.replace("\n", ", ") for label in labels))
   elif command == "sweep":
@@ -339,7 +317,7 @@ def main(argv: list[str]) -> None:
             f"{r.train_accuracy:.4f}  {r.test_accuracy:.4f}")
     plot_sweep(results, out)
   else:
-    plot_rotation_panels(run_dirs(paths), out)
+    plot_rotation_panels(run_log.run_dirs(paths), out)
   print(f"wrote {out}")
 
 

@@ -113,11 +113,11 @@ def apply_corruption(corruption: ml_collections.ConfigDict, raw: RawDataset) -> 
 
 
 def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
-  """Loads `config.data`: source, per-class subsampling, corruption, validation split and
-  normalisation, in that order.
+  """Loads `config.data`: source, per-class subsampling, resizing, corruption, validation
+  split and normalisation, in that order.
 
   Args:
-    data: `config.data` with fields name, data_dir, train_per_class, corruption,
+    data: `config.data` with fields name, data_dir, train_per_class, resize, corruption,
       validation_size, stratified_validation, split_seed and normalization.
 
   Returns:
@@ -131,6 +131,9 @@ def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
                               train_labels=raw.train_labels[keep])
   raw = dataclasses.replace(raw, train_images=preprocess.to_float(raw.train_images),
                             test_images=preprocess.to_float(raw.test_images))
+  if data.resize:
+    raw = dataclasses.replace(raw, train_images=preprocess.resize(raw.train_images, data.resize),
+                              test_images=preprocess.resize(raw.test_images, data.resize))
   raw = apply_corruption(data.corruption, raw)
   train_images, train_labels, test_images = raw.train_images, raw.train_labels, raw.test_images
 
@@ -155,10 +158,17 @@ def epoch_permutation(data_key: jax.Array, epoch: jax.Array, num_examples: int) 
 
 
 def batch_indices(data_key: jax.Array, step: jax.Array, num_examples: int,
-                  batch_size: int) -> jax.Array:
-  """Indices of the examples in global step `step` (epochs drop the last partial batch)."""
+                  batch_size: int, shuffle: bool = True) -> jax.Array:
+  """Indices of the examples in global step `step` (epochs drop the last partial batch).
+
+  With `shuffle=False` every epoch visits the examples in dataset order (a PyTorch
+  DataLoader without shuffle=True, as in the relative-weight-change code).
+  """
   steps_per_epoch = num_examples // batch_size
-  perm = epoch_permutation(data_key, step // steps_per_epoch, num_examples)
+  if shuffle:
+    perm = epoch_permutation(data_key, step // steps_per_epoch, num_examples)
+  else:
+    perm = jnp.arange(num_examples)
   start = (step % steps_per_epoch) * batch_size
   return jax.lax.dynamic_slice_in_dim(perm, start, batch_size)
 

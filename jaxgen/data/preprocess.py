@@ -5,11 +5,15 @@ split) is applied on the host. Cropping, augmentation and per-image standardisat
 device inside the jitted step, because they depend on the crop taken.
 """
 
+import jax
 import numpy as np
 
 from jaxgen.registry import ConfigError
 
-NORMALIZATIONS = ("none", "global", "per_channel", "per_image")
+NORMALIZATIONS = ("none", "global", "per_channel", "per_image", "imagenet")
+# torchvision's ImageNet statistics, which the relative-weight-change code uses on CIFAR.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def to_float(images: np.ndarray) -> np.ndarray:
@@ -25,7 +29,8 @@ def normalization_stats(train_images: np.ndarray, mode: str) -> tuple[np.ndarray
   Args:
     train_images: float array (N, H, W, C).
     mode: "global" (one scalar over all pixels and channels, as in the layer-rotation code),
-      "per_channel" (one value per channel), or "none"/"per_image" (identity here).
+      "per_channel" (one value per channel), "imagenet" (the fixed ImageNet RGB statistics,
+      whatever the data), or "none"/"per_image" (identity here).
 
   Returns:
     (mean, std), broadcastable against (N, H, W, C).
@@ -37,6 +42,11 @@ def normalization_stats(train_images: np.ndarray, mode: str) -> tuple[np.ndarray
     # float64 accumulation: a float32 sum over 150M values loses digits.
     return (np.asarray(train_images.mean(dtype=np.float64), np.float32),
             np.asarray(train_images.std(dtype=np.float64), np.float32))
+  if mode == "imagenet":
+    if train_images.shape[-1] != 3:
+      raise ConfigError(f"config.data.normalization='imagenet' needs RGB images; these have "
+                        f"{train_images.shape[-1]} channel(s)")
+    return np.asarray(IMAGENET_MEAN, np.float32), np.asarray(IMAGENET_STD, np.float32)
   if mode == "per_channel":
     axes = tuple(range(train_images.ndim - 1))
     return (train_images.mean(axis=axes, dtype=np.float64).astype(np.float32),
@@ -51,3 +61,15 @@ def center_crop(images, size: int):
     raise ConfigError(f"config.data.crop_size={size} is larger than the images ({height}x{width})")
   top, left = (height - size) // 2, (width - size) // 2
   return images[:, top:top + size, left:left + size, :]
+
+
+def resize(images: np.ndarray, size: int, chunk: int = 10_000) -> np.ndarray:
+  """Bilinearly resizes float (N, H, W, C) images to (N, size, size, C), antialiased when
+  shrinking (torchvision's Resize on PIL images; it rounds to uint8, this keeps floats)."""
+  if images.shape[1:3] == (size, size):
+    return images
+  shape = (size, size, images.shape[-1])
+  resize_chunk = jax.jit(lambda x: jax.image.resize(x, (x.shape[0], *shape), "bilinear"))
+  # In chunks: the whole training set at once would need its float copy on device twice.
+  return np.concatenate([np.asarray(resize_chunk(images[i:i + chunk]))
+                         for i in range(0, len(images), chunk)])

@@ -27,6 +27,7 @@ pre-activation WRN, precedes).
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxgen.models.naming import LayerNamer
 from jaxgen.models.registry import MODELS
 
 # Keras he_uniform: U(±sqrt(6 / fan_in)).
@@ -58,23 +59,6 @@ def he_normal(variant: str = "keras_2.1") -> nn.initializers.Initializer:
   raise ValueError(f"he_normal variant {variant!r} is not one of {HE_NORMAL_VARIANTS}")
 
 
-class _Namer:
-  """Hands out "layer007_conv"-style names; the index counts kernel layers in network order."""
-
-  def __init__(self):
-    self.index = -1
-
-  def kernel(self, kind: str) -> str:
-    self.index += 1
-    return f"layer{self.index:03d}_{kind}"
-
-  def bn_after(self) -> str:
-    return f"layer{self.index:03d}_bn"
-
-  def bn_before(self) -> str:
-    return f"layer{self.index + 1:03d}_bn"
-
-
 def _batch_norm(train: bool, name: str, momentum: float = 0.99,
                 affine: bool = False) -> nn.BatchNorm:
   """Keras BatchNormalization (eps 1e-3); without γ/β unless `affine`."""
@@ -96,7 +80,7 @@ class KerasVGG(nn.Module):
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
-    names = _Namer()
+    names = LayerNamer()
     for stage, width in enumerate(self.widths):
       for _ in range(self.convs_per_stage):
         x = nn.Conv(width, (3, 3), padding="SAME", use_bias=False, kernel_init=HE_UNIFORM,
@@ -126,7 +110,7 @@ class TorchBlogVGG(nn.Module):
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
     init = he_normal(self.he_normal_variant)
-    names = _Namer()
+    names = LayerNamer()
     for convs, width in zip(self.convs_per_stage, self.widths, strict=True):
       for _ in range(convs):
         x = nn.Conv(width, (3, 3), padding="SAME", use_bias=False, kernel_init=init,
@@ -161,7 +145,7 @@ class ResNetV1(nn.Module):
                        f"got {self.depth}")
     blocks = (self.depth - 2) // 6
     init = he_normal(self.he_normal_variant)
-    names = _Namer()
+    names = LayerNamer()
 
     def conv(y, width, kernel, strides, kind="conv"):
       return nn.Conv(width, (kernel, kernel), strides=strides, padding="SAME", use_bias=False,
@@ -207,7 +191,7 @@ class WideResNet(nn.Module):
       raise ValueError(f"wide resnet depth must be 6N+4 with N >= 1 (10, 16, 28...), "
                        f"got {self.depth}")
     blocks = (self.depth - 4) // 6
-    names = _Namer()
+    names = LayerNamer()
 
     def conv(y, features, kernel, strides, kind="conv"):
       padding = ((1, 1), (1, 1)) if kernel == 3 else "VALID"
@@ -245,7 +229,7 @@ class MLPBatchNorm(nn.Module):
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
-    names = _Namer()
+    names = LayerNamer()
     x = x.reshape((x.shape[0], -1))
     x = nn.Dense(self.hidden, kernel_init=GLOROT_UNIFORM, name=names.kernel("dense"))(x)
     x = nn.relu(_batch_norm(train, names.bn_after(), affine=True)(x))

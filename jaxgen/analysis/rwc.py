@@ -1,0 +1,173 @@
+"""Relative weight change (Agrawal et al. 2020) from finished runs, averaged over seeds.
+
+  python -m jaxgen.analysis.rwc /tmp/rwc/cifar10            # a sweep root or run workdirs
+  python -m jaxgen.analysis.rwc RUN... --out=/tmp/rwc.png
+
+Reads each run's `metrics.jsonl` (the "relative_weight_change/<layer>" values the trainer
+logged once per epoch) and prints, per run: train and test accuracy at the last epoch (mean
+and spread over seeds), each layer's RWC averaged over seeds and epochs, and the paper's layer
+groups (ResNet-18 blocks, VGG early/middle/later, AlexNet early/middle/later) averaged the
+same way. It draws one panel per run: every layer's seed-averaged RWC against epoch (viridis,
+first layer dark), on a log scale because RWC falls by orders of magnitude after epoch 1.
+
+Seeds that stopped early (a stopping rule) are frozen, so they log zero change afterwards;
+each epoch's mean is taken over the seeds still training at that epoch (the original
+`multi_train.py` divided by a hard-coded 5 and broke on shorter runs).
+"""
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from jaxgen import plots, run_log  # noqa: E402
+
+METRIC = "relative_weight_change"
+Rows = list[dict[str, Any]]
+
+
+def _stop_epochs(workdir: str) -> dict[int, float]:
+  """Epoch at which each stopped seed stopped (from summary.json; empty if none)."""
+  summary = run_log.read_summary(workdir) or {}
+  return {int(seed): stop["epoch"] for seed, stop in summary.get("stopped", {}).items()}
+
+
+def seed_averaged_curves(rows: Rows, stop_epochs: dict[int, float] | None = None
+                         ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+  """Each layer's RWC per epoch, averaged over the seeds still training at that epoch.
+
+  Args:
+    rows: rows of a run's metrics.jsonl.
+    stop_epochs: seed -> the epoch it stopped at; its later rows are left out.
+
+  Returns:
+    (epochs, {layer path: mean RWC per epoch}), layers in network order.
+  """
+  stop_epochs = stop_epochs or {}
+  layers = [key.removeprefix(METRIC + "/") for key in plots.layer_keys(rows, METRIC)]
+  values = defaultdict(list)  # (layer, epoch) -> values over seeds.
+  for row in rows:
+    if row["split"] != "train" or row["epoch"] > stop_epochs.get(row["seed"], np.inf):
+      continue
+    for layer in layers:
+      if f"{METRIC}/{layer}" in row:
+        values[(layer, row["epoch"])].append(row[f"{METRIC}/{layer}"])
+  epochs = np.array(sorted({epoch for _, epoch in values}))
+  return epochs, {layer: np.array([np.mean(values[(layer, e)]) for e in epochs])
+                  for layer in layers}
+
+
+def layer_groups(model: str, layers: Sequence[str]) -> dict[str, list[str]]:
+  """The paper's groups of layers for its three architectures ({} for other models).
+
+  ResNet-18: the stem conv, "Block k" = the four 3x3 convs of stage k, the 1x1 shortcut
+  convs, the classifier. VGG19-BN: convs 1-4 early, 5-11 middle, 12-16 later (the paper's
+  "later = 11+" overlaps its "middle = 5-11"; conv 11 is counted as middle), the classifier.
+  AlexNet: conv 1 early, convs 2-3 middle, convs 4-5 later, the three dense layers.
+
+  Args:
+    model: `config.model.name`.
+    layers: kernel paths in network order (e.g. "layer005_conv/kernel").
+
+  Returns:
+    Group name -> its layers, in network order.
+  """
+  convs = [layer for layer in layers if re.search(r"_conv/", layer)]
+  dense = [layer for layer in layers if re.search(r"_dense/", layer)]
+  if model == "resnet18":
+    blocks = {f"block{k + 1}": convs[1 + 4 * k:5 + 4 * k] for k in range(4)}
+    shortcuts = [layer for layer in layers if re.search(r"_shortcut/", layer)]
+    return {"stem": convs[:1], **blocks, "shortcuts": shortcuts, "classifier": dense}
+  if model == "vgg19_bn":
+    return {"early": convs[:4], "middle": convs[4:11], "later": convs[11:],
+            "classifier": dense}
+  if model == "alexnet_cifar":
+    return {"early": convs[:1], "middle": convs[1:3], "later": convs[3:], "dense": dense}
+  return {}
+
+
+def final_accuracies(rows: Rows, split: str) -> np.ndarray:
+  """Each seed's accuracy on `split` in its last logged row."""
+  last = {}
+  for row in rows:
+    if row["split"] == split:
+      last[row["seed"]] = row["accuracy"]
+  return np.array([last[seed] for seed in sorted(last)])
+
+
+def summarise(workdir: str) -> str:
+  """The printed report of one run: accuracies, per-layer and per-group mean RWC."""
+  rows = run_log.read_metrics(workdir)
+  config = run_log.read_config(workdir)
+  epochs, curves = seed_averaged_curves(rows, _stop_epochs(workdir))
+  lines = [f"{workdir}: {config['model']['name']} on {config['data']['name']}, "
+           f"{len(config['seeds'])} seed(s), {len(epochs)} epochs, "
+           f"rwc_variant={config['metrics']['rwc_variant']}"]
+  for split in ("train", "test"):
+    accuracy = final_accuracies(rows, split)
+    if len(accuracy):
+      lines.append(f"  final {split} accuracy {100 * accuracy.mean():.2f}% "
+                   f"(seeds {', '.join(f'{100 * a:.2f}' for a in accuracy)})")
+  lines.append("  layer                      mean RWC   epoch 1    last epoch")
+  for layer, curve in curves.items():
+    lines.append(f"  {layer:26s} {curve.mean():.3e}  {curve[0]:.3e}  {curve[-1]:.3e}")
+  groups = layer_groups(config["model"]["name"], list(curves))
+  if groups:
+    lines.append("  group        mean RWC (over its layers, seeds and epochs)")
+    for name, members in groups.items():
+      if members:
+        lines.append(f"  {name:12s} {np.mean([curves[m].mean() for m in members]):.3e}")
+  return "\n".join(lines)
+
+
+def plot_curves(workdirs: Sequence[str], path: str, columns: int = 3) -> None:
+  """One panel per run: each layer's seed-averaged RWC against epoch (log scale)."""
+  columns = min(columns, len(workdirs))
+  grid_rows = -(-len(workdirs) // columns)
+  fig, axes = plt.subplots(grid_rows, columns, figsize=(4.2 * columns, 3.2 * grid_rows),
+                           squeeze=False)
+  for ax, workdir in zip(axes.flat, workdirs, strict=False):
+    config = run_log.read_config(workdir)
+    epochs, curves = seed_averaged_curves(run_log.read_metrics(workdir),
+                                          _stop_epochs(workdir))
+    colours = plt.cm.viridis(np.linspace(0, 1, max(len(curves), 1)))
+    for colour, curve in zip(colours, curves.values(), strict=False):
+      ax.plot(epochs, np.maximum(curve, 1e-12), color=colour, lw=1)
+    ax.set_yscale("log")
+    ax.set_title(f"{config['model']['name']} / {config['data']['name']} "
+                 f"({len(config['seeds'])} seeds)", fontsize=9)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"RWC ({config['metrics']['rwc_variant']})")
+  for ax in list(axes.flat)[len(workdirs):]:
+    ax.set_visible(False)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/rwc_curves.png).")
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) < 2:
+    raise app.UsageError(f"usage: {argv[0]} PATH... [--out=PNG]")
+  workdirs = run_log.run_dirs(argv[1:])
+  for workdir in workdirs:
+    print(summarise(workdir))
+  out = FLAGS.out or os.path.join(argv[1], "figures", "rwc_curves.png")
+  plot_curves(workdirs, out)
+  print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+  app.run(main)

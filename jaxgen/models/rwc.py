@@ -1,0 +1,222 @@
+"""Architectures of the layer-wise weight-change study (Agrawal et al., arXiv 2011.06735).
+
+Flax versions of the three PyTorch models of `Manifold-Computing/Layer-Wise-Learning-Trends-PyTorch`
+(spec §5), for 32x32 inputs with 3 (CIFAR) or 1 (MNIST/FashionMNIST resized to 32x32)
+channels. flax infers the input channels, so one builder serves both.
+
+| name          | model                    | kernel layers | params (CIFAR-10) | init            |
+|---------------|--------------------------|---------------|-------------------|-----------------|
+| resnet18      | kuangliu CIFAR ResNet-18 | 21            | 11,173,962        | PyTorch default |
+| vgg19_bn      | CIFAR VGG-19 with BN     | 17            | 20,040,522        | code-specified  |
+| alexnet_cifar | CIFAR AlexNet variant    | 8             | 10,655,562        | PyTorch default |
+
+The paper's "layers" (every parameter with ndim > 1) are exactly the conv and dense kernels.
+Kernel modules are named `layer007_conv`, `layer007_shortcut`, `layer020_dense` with the
+index counting kernels in call order (= PyTorch `named_parameters` order), so
+`path_rules.layer_paths` lists them in network order; a BatchNorm is named after the kernel it
+follows (`layer007_bn`).
+
+Differences from PyTorch that do not change the function class or the parameter count:
+- NHWC flattening before a dense layer orders features as (h, w, c) instead of (c, h, w);
+  only a weight-by-weight port would have to permute the rows.
+- BatchNorm uses PyTorch's momentum 0.1 (flax 0.9) and eps 1e-5, but flax updates the running
+  variance with the biased batch variance where PyTorch uses the unbiased one: a factor
+  n / (n - 1) with n = batch * height * width, negligible at batch 128.
+- The ResNet head is AvgPool 4x4 + Flatten as in the code, so like the original it expects
+  32x32 inputs (4x4 final maps); flax's Dense would silently accept a larger flattened input.
+"""
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgen.models.naming import LayerNamer
+from jaxgen.models.registry import MODELS
+
+# PyTorch's default conv/linear weight init, kaiming_uniform(a=sqrt(5)): U(±1/sqrt(fan_in)).
+TORCH_KERNEL_INIT = nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform")
+# VGG convs (bearpaw-style init): N(0, sqrt(2 / (kh * kw * out_channels))), not truncated.
+VGG_CONV_INIT = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
+VGG_DENSE_INIT = nn.initializers.normal(stddev=0.01)
+# PyTorch BatchNorm2d defaults: momentum 0.1 in PyTorch's convention, eps 1e-5, gamma 1, beta 0.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+             512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+# AlexNet convs: (features, stride, max-pool 2x2 after the ReLU).
+ALEXNET_CONVS = ((64, 2, True), (192, 1, True), (384, 1, False), (256, 1, False),
+                 (256, 1, True))
+ALEXNET_HIDDEN = (4096, 1024)
+
+
+def torch_bias_init(fan_in: int) -> nn.initializers.Initializer:
+  """PyTorch's default bias init U(±1/sqrt(fan_in)).
+
+  flax passes a bias initializer only the bias shape, so the fan-in (in_features, or
+  in_channels * kh * kw for a conv) is bound here where the layer's input is known.
+
+  Args:
+    fan_in: the layer's fan-in.
+
+  Returns:
+    A flax initializer.
+  """
+  bound = 1 / math.sqrt(fan_in)
+
+  def init(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+  return init
+
+
+def torch_conv(x: jnp.ndarray, features: int, kernel: int, strides: int = 1,
+               use_bias: bool = True, name: str | None = None,
+               kernel_init: nn.initializers.Initializer = TORCH_KERNEL_INIT,
+               bias_init: nn.initializers.Initializer | None = None) -> jnp.ndarray:
+  """Applies a PyTorch-style `Conv2d(kernel, stride, padding=(kernel - 1) // 2)` to `x`.
+
+  Must be called inside a compact module. The padding is symmetric, as in PyTorch: for the
+  stride-2 3x3 convs flax's "SAME" would pad (0, 1) instead of (1, 1).
+
+  Args:
+    x: NHWC input.
+    features: output channels.
+    kernel: square kernel size.
+    strides: stride in both spatial dimensions.
+    use_bias: whether the conv has a bias.
+    name: module name.
+    kernel_init: kernel initializer; PyTorch's default U(±1/sqrt(fan_in)) unless given.
+    bias_init: bias initializer; PyTorch's default U(±1/sqrt(in_channels * kernel**2))
+      unless given.
+
+  Returns:
+    The conv output.
+  """
+  if bias_init is None:
+    bias_init = torch_bias_init(x.shape[-1] * kernel * kernel)
+  pad = (kernel - 1) // 2
+  return nn.Conv(features, (kernel, kernel), strides=(strides, strides),
+                 padding=((pad, pad), (pad, pad)), use_bias=use_bias, kernel_init=kernel_init,
+                 bias_init=bias_init, name=name)(x)
+
+
+def torch_dense(x: jnp.ndarray, features: int, name: str | None = None) -> jnp.ndarray:
+  """Applies a PyTorch-default `Linear` (weight and bias U(±1/sqrt(in_features))) to `x`."""
+  return nn.Dense(features, kernel_init=TORCH_KERNEL_INIT,
+                  bias_init=torch_bias_init(x.shape[-1]), name=name)(x)
+
+
+def _batch_norm(train: bool, name: str) -> nn.BatchNorm:
+  """PyTorch BatchNorm2d defaults (affine, gamma 1, beta 0)."""
+  return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                      name=name)
+
+
+class CifarResNet(nn.Module):
+  """kuangliu-style CIFAR ResNet with BasicBlocks (ResNet-18 by default).
+
+  Stem conv3x3(64, stride 1)-BN-ReLU; 4 stages of BasicBlocks (64/128/256/512 filters,
+  stride 2 in the first block of stages 2-4). BasicBlock: conv3x3(stride)-BN-ReLU-conv3x3-BN,
+  plus the input, or a 1x1 conv(stride)-BN of it when the stride or width changes; then ReLU.
+  Head: AvgPool 4x4 (global on the 4x4 maps of 32x32 inputs) -> Flatten -> Dense (with bias).
+  Convs have no bias. Kernel order: conv1, conv2, then the block's shortcut (PyTorch order).
+  """
+
+  num_classes: int
+  blocks_per_stage: tuple[int, ...] = (2, 2, 2, 2)
+  widths: tuple[int, ...] = (64, 128, 256, 512)
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
+    names = LayerNamer()
+
+    def conv_bn(y, width, kernel, strides, kind="conv"):
+      y = torch_conv(y, width, kernel, strides, use_bias=False, name=names.kernel(kind))
+      return _batch_norm(train, names.bn_after())(y)
+
+    x = nn.relu(conv_bn(x, self.widths[0], 3, 1))
+    for stage, (blocks, width) in enumerate(zip(self.blocks_per_stage, self.widths,
+                                                strict=True)):
+      for block in range(blocks):
+        strides = 2 if stage > 0 and block == 0 else 1
+        y = nn.relu(conv_bn(x, width, 3, strides))
+        y = conv_bn(y, width, 3, 1)
+        if strides != 1 or x.shape[-1] != width:
+          x = conv_bn(x, width, 1, strides, kind="shortcut")
+        x = nn.relu(x + y)
+    x = nn.avg_pool(x, (4, 4), strides=(4, 4))
+    x = x.reshape((x.shape[0], -1))
+    return torch_dense(x, self.num_classes, name=names.kernel("dense"))
+
+
+class CifarVGG(nn.Module):
+  """CIFAR VGG with BatchNorm: per cfg entry conv3x3(pad 1, bias)-BN-ReLU, or "M" max-pool 2/2.
+
+  Then Flatten (1x1x512 on 32x32 inputs) -> a single Dense(num_classes). Init as in the code:
+  conv kernels N(0, sqrt(2 / (9 * C_out))), conv biases 0, dense N(0, 0.01) with bias 0,
+  BN gamma 1 and beta 0.
+  """
+
+  num_classes: int
+  cfg: tuple[int | str, ...] = VGG19_CFG
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
+    names = LayerNamer()
+    for entry in self.cfg:
+      if entry == "M":
+        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        continue
+      x = torch_conv(x, entry, 3, 1, use_bias=True, name=names.kernel("conv"),
+                      kernel_init=VGG_CONV_INIT, bias_init=nn.initializers.zeros)
+      x = nn.relu(_batch_norm(train, names.bn_after())(x))
+    x = x.reshape((x.shape[0], -1))
+    return nn.Dense(self.num_classes, kernel_init=VGG_DENSE_INIT,
+                    bias_init=nn.initializers.zeros, name=names.kernel("dense"))(x)
+
+
+class CifarAlexNet(nn.Module):
+  """The CIFAR AlexNet variant: 5 convs (3x3, pad 1, bias) with ReLU, 3 max-pools, 3 dense.
+
+  conv(64, s2)-ReLU-pool, conv(192)-ReLU-pool, conv(384)-ReLU, conv(256)-ReLU,
+  conv(256)-ReLU-pool (32 -> 16 -> 8 -> 4 -> 2), Flatten (2*2*256 = 1024) -> Dropout ->
+  Dense 4096 -> ReLU -> Dropout -> Dense 1024 -> ReLU -> Dense(num_classes).
+  PyTorch default init. Dropout (rng stream "dropout") is active only when `train`.
+  """
+
+  num_classes: int
+  dropout_rate: float = 0.5
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
+    names = LayerNamer()
+    for features, strides, pool in ALEXNET_CONVS:
+      x = nn.relu(torch_conv(x, features, 3, strides, use_bias=True, name=names.kernel("conv")))
+      if pool:
+        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+    x = x.reshape((x.shape[0], -1))
+    for hidden in ALEXNET_HIDDEN:
+      x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+      x = nn.relu(torch_dense(x, hidden, name=names.kernel("dense")))
+    return torch_dense(x, self.num_classes, name=names.kernel("dense"))
+
+
+@MODELS.register("resnet18")
+def resnet18(num_classes: int = 10) -> nn.Module:
+  """kuangliu CIFAR ResNet-18 (21 kernel layers), PyTorch default init."""
+  return CifarResNet(num_classes)
+
+
+@MODELS.register("vgg19_bn")
+def vgg19_bn(num_classes: int = 10) -> nn.Module:
+  """CIFAR VGG-19 with BN (16 convs + 1 dense), the code's explicit init."""
+  return CifarVGG(num_classes)
+
+
+@MODELS.register("alexnet_cifar")
+def alexnet_cifar(num_classes: int = 10, dropout_rate: float = 0.5) -> nn.Module:
+  """The CIFAR AlexNet variant (5 convs + 3 dense), PyTorch default init."""
+  return CifarAlexNet(num_classes, dropout_rate)

@@ -1,0 +1,109 @@
+"""The relative-weight-change study: its configs, and the seed-averaged analysis."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs.rwc import base, cifar10, cifar100, fashion_mnist, mnist
+from jaxgen import path_rules, run_log
+from jaxgen.analysis import rwc
+from jaxgen.config_validation import validate_config
+from jaxgen.models import build_model
+from launch import sweep
+
+DATASET_MODULES = (cifar10, cifar100, mnist, fashion_mnist)
+
+
+@pytest.mark.parametrize("module", DATASET_MODULES, ids=lambda m: m.DATASET)
+def test_every_architecture_gets_the_table_1_optimizer_and_the_code_pipeline(module):
+  for arch in base.ARCHITECTURES:
+    config = module.get_config(arch)
+    validate_config(config)
+    assert config.seeds == (0, 42, 123, 1000, 1234)
+    assert (config.optim.name, config.optim.momentum, config.optim.schedule) == (
+        "sgd", 0.9, "constant")
+    assert config.optim.weight_decay_convention == "pytorch"
+    assert (config.train.batch_size, config.train.num_epochs, config.train.shuffle) == (
+        128, 150, False)
+    assert config.train.stop.target_test_accuracy == 0.0  # No early stopping by default.
+    assert config.augment.flip
+    if module.DATASET.startswith("cifar"):
+      assert config.data.normalization == "imagenet" and config.augment.crop_padding == 4
+    else:
+      assert config.data.normalization == "none" and config.data.resize == 32
+  assert cifar10.get_config("alexnet_cifar").optim.learning_rate == 0.001
+  assert cifar100.get_config("alexnet_cifar").optim.learning_rate == 0.01
+  assert mnist.get_config("vgg19_bn").optim.weight_decay == 5e-4
+  with pytest.raises(ValueError, match="resnet18, vgg19_bn, alexnet_cifar"):
+    cifar10.get_config("resnet50")
+
+
+def test_the_sweep_runs_the_three_architectures_with_their_learning_rates():
+  runs = sweep.expand("configs/rwc/cifar10.py")
+  assert [r.overrides["model.name"] for r in runs] == list(base.ARCHITECTURES)
+  assert [r.overrides["optim.learning_rate"] for r in runs] == [0.1, 0.05, 0.001]
+  assert runs[0].name == "model.name=resnet18,optim.learning_rate=0.1,optim.weight_decay=0.0001"
+
+
+@pytest.mark.parametrize("model, sizes", [
+    ("resnet18", {"stem": 1, "block1": 4, "block2": 4, "block3": 4, "block4": 4,
+                  "shortcuts": 3, "classifier": 1}),
+    ("vgg19_bn", {"early": 4, "middle": 7, "later": 5, "classifier": 1}),
+    ("alexnet_cifar", {"early": 1, "middle": 2, "later": 2, "dense": 3}),
+])
+def test_layer_groups_of_the_paper_partition_every_kernel(model, sizes):
+  shapes = jax.eval_shape(lambda: build_model(model, 10).init(
+      {"params": jax.random.key(0), "dropout": jax.random.key(1)}, jnp.zeros((1, 32, 32, 3)),
+      train=False))
+  layers = path_rules.layer_paths(shapes["params"], path_rules.KERNEL_RULE)
+  groups = rwc.layer_groups(model, layers)
+  assert {name: len(members) for name, members in groups.items()} == sizes
+  assert sorted(m for members in groups.values() for m in members) == sorted(layers)
+  if model == "resnet18":
+    # Block 2 = the four 3x3 convs of stage 2, not its shortcut.
+    assert groups["block2"] == [f"layer{i:03d}_conv/kernel" for i in (5, 6, 8, 9)]
+
+
+def _write_run(workdir, seeds, curves, stopped=None):
+  """A fake finished run: curves[seed][layer] = RWC per epoch; test accuracy 0.5 + seed/100."""
+  os.makedirs(workdir)
+  config = {"model": {"name": "alexnet_cifar"}, "data": {"name": "mnist"}, "seeds": seeds,
+            "metrics": {"rwc_variant": "l1_ratio"}}
+  with open(os.path.join(workdir, run_log.CONFIG_FILE), "w") as f:
+    json.dump(config, f)
+  rows = []
+  for seed in seeds:
+    for epoch, values in enumerate(zip(*curves[seed].values(), strict=True), start=1):
+      rows.append({"seed": seed, "split": "train", "step": epoch, "epoch": float(epoch),
+                   "accuracy": 0.9, **{f"relative_weight_change/{layer}": v
+                                       for layer, v in zip(curves[seed], values, strict=True)}})
+      rows.append({"seed": seed, "split": "test", "step": epoch, "epoch": float(epoch),
+                   "accuracy": 0.5 + seed / 100})
+  with open(os.path.join(workdir, run_log.METRICS_FILE), "w") as f:
+    f.writelines(json.dumps(row) + "\n" for row in rows)
+  run_log.write_summary(workdir, {"stopped": stopped or {}})
+
+
+def test_curves_are_averaged_over_the_seeds_still_training_at_each_epoch(tmp_path):
+  layers = ("layer000_conv/kernel", "layer001_dense/kernel")
+  curves = {0: dict(zip(layers, ([0.4, 0.2, 0.1], [1.0, 0.5, 0.3]), strict=True)),
+            # Seed 1 stopped after epoch 2: its frozen epoch-3 value (0) must not count.
+            1: dict(zip(layers, ([0.2, 0.1, 0.0], [0.6, 0.3, 0.0]), strict=True))}
+  _write_run(tmp_path / "run", [0, 1], curves, stopped={"1": {"epoch": 2.0}})
+  epochs, mean = rwc.seed_averaged_curves(run_log.read_metrics(str(tmp_path / "run")),
+                                          {1: 2.0})
+  np.testing.assert_array_equal(epochs, [1, 2, 3])
+  np.testing.assert_allclose(mean["layer000_conv/kernel"], [0.3, 0.15, 0.1])
+  np.testing.assert_allclose(mean["layer001_dense/kernel"], [0.8, 0.4, 0.3])
+  np.testing.assert_allclose(rwc.final_accuracies(run_log.read_metrics(str(tmp_path / "run")),
+                                                  "test"), [0.5, 0.51])
+  report = rwc.summarise(str(tmp_path / "run"))
+  assert "layer000_conv/kernel" in report and "1.833e-01" in report  # mean of 0.3, .15, .1.
+  assert "final test accuracy 50.50%" in report
+  out = tmp_path / "rwc.png"
+  rwc.plot_curves(run_log.run_dirs([str(tmp_path)]), str(out))
+  assert out.stat().st_size > 0
