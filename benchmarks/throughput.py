@@ -1,11 +1,12 @@
 """Training throughput of a config's model: compile time, images/s, and N seeds vs one.
 
-  python benchmarks/throughput.py [--config=configs/default.py] [--seeds=8] [--steps=50]
+  python -m benchmarks.throughput [--config=configs/default.py] [--seeds=8] [--steps=50]
 
 Measures, in one process and on the same device, the jitted train step of `--config` (the
 embedded default unless given) for 1 seed and for N vmapped seeds, and prints the compile
 time, the steady-state images/s of each, and the ratio (N-seed images/s) / (1-seed
 images/s): how much faster training N seeds in one program is than one run after another.
+Run it as a module from the repository root, so that config files can import `configs`.
 """
 
 import time

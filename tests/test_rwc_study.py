@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from configs.rwc import base, cifar10, cifar100, fashion_mnist, mnist
-from jaxgen import path_rules, run_log
+from jaxgen import checkpoints, path_rules, run_log, train
 from jaxgen.analysis import rwc
 from jaxgen.config_validation import validate_config
 from jaxgen.models import build_model
@@ -101,9 +101,50 @@ def test_curves_are_averaged_over_the_seeds_still_training_at_each_epoch(tmp_pat
   np.testing.assert_allclose(mean["layer001_dense/kernel"], [0.8, 0.4, 0.3])
   np.testing.assert_allclose(rwc.final_accuracies(run_log.read_metrics(str(tmp_path / "run")),
                                                   "test"), [0.5, 0.51])
-  report = rwc.summarise(str(tmp_path / "run"))
-  assert "layer000_conv/kernel" in report and "1.833e-01" in report  # mean of 0.3, .15, .1.
+
+
+def test_runs_of_single_seeds_are_pooled_into_one_setting(tmp_path):
+  layers = ("layer000_conv/kernel", "layer001_dense/kernel")
+  curves = {0: dict(zip(layers, ([0.4, 0.2, 0.1], [1.0, 0.5, 0.3]), strict=True)),
+            1: dict(zip(layers, ([0.2, 0.1, 0.0], [0.6, 0.3, 0.0]), strict=True))}
+  _write_run(tmp_path / "seeds=0", [0], {0: curves[0]})
+  _write_run(tmp_path / "seeds=1", [1], {1: curves[1]}, stopped={"1": {"epoch": 2.0}})
+  (setting,) = rwc.pool_seeds(run_log.run_dirs([str(tmp_path)]))
+  assert setting.config["seeds"] == [0, 1] and setting.stop_epochs == {1: 2.0}
+  report = rwc.summarise(setting)
+  # Seed-and-epoch mean of the first layer: mean(0.3, 0.15, 0.1) = 0.18333.
+  assert "layer000_conv/kernel       1.833e-01" in report
   assert "final test accuracy 50.50%" in report
+  assert "early        1.833e-01" in report and "dense        5.000e-01" in report
   out = tmp_path / "rwc.png"
-  rwc.plot_curves(run_log.run_dirs([str(tmp_path)]), str(out))
+  rwc.plot_curves([setting], str(out))
   assert out.stat().st_size > 0
+  with pytest.raises(ValueError, match="repeats seed"):
+    rwc.pool_seeds(run_log.run_dirs([str(tmp_path)]) * 2)
+
+
+def test_a_short_run_logs_each_kernels_rwc_against_the_previous_epochs_weights(tmp_path):
+  """AlexNet on 160 embedded digits resized to 32x32, two epochs of five steps."""
+  config = base.get_config("alexnet_cifar", "mnist")
+  config.data.name = "mnist_embedded"
+  config.data.train_per_class = 16
+  config.seeds = (0,)
+  config.train.batch_size = 32
+  config.train.num_epochs = 2
+  config.train.shuffle = True  # The embedded digits are sorted by class.
+  config.checkpoint.snapshot_every_epochs = 1
+  config.logging.tensorboard = config.logging.figures = config.logging.progress_bar = False
+  train.train_and_evaluate(config, str(tmp_path))
+
+  rows = [r for r in run_log.read_metrics(str(tmp_path)) if r["split"] == "train"]
+  weights = {step: checkpoints.load(str(tmp_path), step, 0)["params"] for step in (0, 5, 10)}
+  assert weights[0]["layer000_conv"]["kernel"].shape == (3, 3, 1, 64)  # 1-channel digits.
+  for row, (before, after) in zip(rows, ((0, 5), (5, 10)), strict=True):
+    layers = [k.removeprefix("relative_weight_change/") for k in row
+              if k.startswith("relative_weight_change/")]
+    assert len(layers) == 8  # 5 convs + 3 dense; no biases.
+    for layer in layers:
+      module = layer.removesuffix("/kernel")
+      old, new = weights[before][module]["kernel"], weights[after][module]["kernel"]
+      expected = np.abs(new - old).sum() / np.abs(old).sum()  # Eq. (1).
+      assert row[f"relative_weight_change/{layer}"] == pytest.approx(expected, rel=1e-4)

@@ -4,17 +4,21 @@
   python -m jaxgen.analysis.rwc RUN... --out=/tmp/rwc.png
 
 Reads each run's `metrics.jsonl` (the "relative_weight_change/<layer>" values the trainer
-logged once per epoch) and prints, per run: train and test accuracy at the last epoch (mean
-and spread over seeds), each layer's RWC averaged over seeds and epochs, and the paper's layer
-groups (ResNet-18 blocks, VGG early/middle/later, AlexNet early/middle/later) averaged the
-same way. It draws one panel per run: every layer's seed-averaged RWC against epoch (viridis,
-first layer dark), on a log scale because RWC falls by orders of magnitude after epoch 1.
+logged once per epoch). Runs whose configs differ only in their seeds (`launch.local
+--separate_seeds`) are pooled into one setting. Per setting it prints the train and test
+accuracy at the last epoch (mean and per seed), each layer's RWC averaged over seeds and
+epochs, and the paper's layer groups (ResNet-18 blocks, VGG and AlexNet early/middle/later)
+averaged the same way; it draws one panel per setting: every layer's seed-averaged RWC
+against epoch (viridis, first layer dark), on a log scale because RWC falls by orders of
+magnitude after epoch 1.
 
 Seeds that stopped early (a stopping rule) are frozen, so they log zero change afterwards;
 each epoch's mean is taken over the seeds still training at that epoch (the original
 `multi_train.py` divided by a hard-coded 5 and broke on shorter runs).
 """
 
+import dataclasses
+import json
 import os
 import re
 from collections import defaultdict
@@ -34,10 +38,41 @@ METRIC = "relative_weight_change"
 Rows = list[dict[str, Any]]
 
 
-def _stop_epochs(workdir: str) -> dict[int, float]:
-  """Epoch at which each stopped seed stopped (from summary.json; empty if none)."""
-  summary = run_log.read_summary(workdir) or {}
-  return {int(seed): stop["epoch"] for seed, stop in summary.get("stopped", {}).items()}
+@dataclasses.dataclass
+class Setting:
+  """The runs of one configuration, pooled over their seeds."""
+
+  workdirs: list[str]
+  config: dict[str, Any]  # The first run's config; `seeds` lists the pooled seeds.
+  rows: Rows
+  stop_epochs: dict[int, float]  # Seed -> the epoch a stopping rule ended it at.
+
+
+def _without_seeds(config: dict[str, Any]) -> str:
+  return json.dumps({k: v for k, v in config.items() if k != "seeds"}, sort_keys=True)
+
+
+def pool_seeds(workdirs: Sequence[str]) -> list[Setting]:
+  """Groups runs whose configs differ only in `seeds`, in the order of their first run.
+
+  Raises:
+    ValueError: if a seed appears in two runs of the same setting.
+  """
+  settings: dict[str, Setting] = {}
+  for workdir in workdirs:
+    config = run_log.read_config(workdir)
+    summary = run_log.read_summary(workdir) or {}
+    stops = {int(seed): stop["epoch"] for seed, stop in summary.get("stopped", {}).items()}
+    setting = settings.setdefault(_without_seeds(config), Setting(
+        [], {**config, "seeds": []}, [], {}))
+    repeated = set(setting.config["seeds"]) & set(config["seeds"])
+    if repeated:
+      raise ValueError(f"{workdir} repeats seed(s) {sorted(repeated)} of {setting.workdirs}")
+    setting.workdirs.append(workdir)
+    setting.config["seeds"] += list(config["seeds"])
+    setting.rows += run_log.read_metrics(workdir)
+    setting.stop_epochs.update(stops)
+  return list(settings.values())
 
 
 def seed_averaged_curves(rows: Rows, stop_epochs: dict[int, float] | None = None
@@ -103,13 +138,12 @@ def final_accuracies(rows: Rows, split: str) -> np.ndarray:
   return np.array([last[seed] for seed in sorted(last)])
 
 
-def summarise(workdir: str) -> str:
-  """The printed report of one run: accuracies, per-layer and per-group mean RWC."""
-  rows = run_log.read_metrics(workdir)
-  config = run_log.read_config(workdir)
-  epochs, curves = seed_averaged_curves(rows, _stop_epochs(workdir))
-  lines = [f"{workdir}: {config['model']['name']} on {config['data']['name']}, "
-           f"{len(config['seeds'])} seed(s), {len(epochs)} epochs, "
+def summarise(setting: Setting) -> str:
+  """The printed report of one setting: accuracies, per-layer and per-group mean RWC."""
+  rows, config = setting.rows, setting.config
+  epochs, curves = seed_averaged_curves(rows, setting.stop_epochs)
+  lines = [f"{', '.join(setting.workdirs)}: {config['model']['name']} on "
+           f"{config['data']['name']}, seeds {config['seeds']}, {len(epochs)} epochs, "
            f"rwc_variant={config['metrics']['rwc_variant']}"]
   for split in ("train", "test"):
     accuracy = final_accuracies(rows, split)
@@ -128,16 +162,15 @@ def summarise(workdir: str) -> str:
   return "\n".join(lines)
 
 
-def plot_curves(workdirs: Sequence[str], path: str, columns: int = 3) -> None:
-  """One panel per run: each layer's seed-averaged RWC against epoch (log scale)."""
-  columns = min(columns, len(workdirs))
-  grid_rows = -(-len(workdirs) // columns)
+def plot_curves(settings: Sequence[Setting], path: str, columns: int = 3) -> None:
+  """One panel per setting: each layer's seed-averaged RWC against epoch (log scale)."""
+  columns = min(columns, len(settings))
+  grid_rows = -(-len(settings) // columns)
   fig, axes = plt.subplots(grid_rows, columns, figsize=(4.2 * columns, 3.2 * grid_rows),
                            squeeze=False)
-  for ax, workdir in zip(axes.flat, workdirs, strict=False):
-    config = run_log.read_config(workdir)
-    epochs, curves = seed_averaged_curves(run_log.read_metrics(workdir),
-                                          _stop_epochs(workdir))
+  for ax, setting in zip(axes.flat, settings, strict=False):
+    config = setting.config
+    epochs, curves = seed_averaged_curves(setting.rows, setting.stop_epochs)
     colours = plt.cm.viridis(np.linspace(0, 1, max(len(curves), 1)))
     for colour, curve in zip(colours, curves.values(), strict=False):
       ax.plot(epochs, np.maximum(curve, 1e-12), color=colour, lw=1)
@@ -146,7 +179,7 @@ def plot_curves(workdirs: Sequence[str], path: str, columns: int = 3) -> None:
                  f"({len(config['seeds'])} seeds)", fontsize=9)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"RWC ({config['metrics']['rwc_variant']})")
-  for ax in list(axes.flat)[len(workdirs):]:
+  for ax in list(axes.flat)[len(settings):]:
     ax.set_visible(False)
   fig.tight_layout()
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -161,11 +194,11 @@ flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/rw
 def main(argv: list[str]) -> None:
   if len(argv) < 2:
     raise app.UsageError(f"usage: {argv[0]} PATH... [--out=PNG]")
-  workdirs = run_log.run_dirs(argv[1:])
-  for workdir in workdirs:
-    print(summarise(workdir))
+  settings = pool_seeds(run_log.run_dirs(argv[1:]))
+  for setting in settings:
+    print(summarise(setting))
   out = FLAGS.out or os.path.join(argv[1], "figures", "rwc_curves.png")
-  plot_curves(workdirs, out)
+  plot_curves(settings, out)
   print(f"wrote {out}")
 
 
