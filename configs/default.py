@@ -30,7 +30,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.validation_size = 0.0  # Held out of train: a fraction in (0, 1) or a count.
   config.data.stratified_validation = True  # Same number of validation images per class.
   config.data.split_seed = 0  # Seed of the validation split and per-class subsampling.
-  config.data.normalization = "global"  # none | global | per_channel | per_image | imagenet.
+  config.data.normalization = "global"  # none | global | per_channel | per_image | fixed.
+  config.data.mean = ()  # fixed: subtract these (one value, or one per channel) ...
+  config.data.std = ()  # ... and divide by these.
   config.data.resize = 0  # Resize images to resize x resize (bilinear) at load time; 0 = no.
   config.data.crop_size = 0  # Central crop (random with augment.random_crop); 0 = none.
   # Randomization tests (Zhang et al. 2017), drawn once from `seed` before training.

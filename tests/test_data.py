@@ -219,15 +219,20 @@ def test_per_channel_normalization_gives_zero_mean_unit_std_per_channel():
   np.testing.assert_allclose(images.std(axis=(0, 1, 2)), [1.0, 1.0], rtol=1e-5)
 
 
-def test_imagenet_normalization_uses_the_fixed_rgb_statistics_and_needs_rgb():
+def test_fixed_normalization_uses_the_given_constants_whatever_the_data():
   rgb = np.random.default_rng(0).random((5, 4, 4, 3)).astype(np.float32)
-  mean, std = preprocess.normalization_stats(rgb, "imagenet")
-  # The statistics do not depend on the data: a white pixel is (1 - 0.485) / 0.229 in red,
-  # (1 - 0.456) / 0.224 in green and (1 - 0.406) / 0.225 in blue.
+  mean, std = preprocess.normalization_stats(rgb, "fixed", (0.485, 0.456, 0.406),
+                                             (0.229, 0.224, 0.225))
+  # A white pixel becomes (1 - 0.485) / 0.229 in red, (1 - 0.406) / 0.225 in blue.
   white = np.ones((1, 1, 1, 3), np.float32)
   np.testing.assert_allclose(((white - mean) / std).ravel(), [2.2489, 2.4286, 2.64], atol=1e-4)
-  with pytest.raises(ConfigError, match="normalization='imagenet' needs RGB.*2 channel"):
-    _load(normalization="imagenet")
+  dataset = _load(normalization="fixed", mean=(1.0,), std=(2.0,))  # One value for 2 channels.
+  np.testing.assert_allclose(dataset.train.images, (_fake_source().train_images - 1) / 2,
+                             rtol=1e-6)
+  with pytest.raises(ConfigError, match=r"data.mean=\(0.1, 0.2, 0.3\) needs 1 or 2 values"):
+    _load(normalization="fixed", mean=(0.1, 0.2, 0.3), std=(1.0,))
+  with pytest.raises(ConfigError, match=r"data.std=\(0.0,\) must be > 0"):
+    _load(normalization="fixed", mean=(0.0,), std=(0.0,))
 
 
 def test_resize_gives_the_bilinear_image_and_keeps_labels():

@@ -32,7 +32,8 @@ def test_every_architecture_gets_the_table_1_optimizer_and_the_code_pipeline(mod
     assert config.train.stop.target_test_accuracy == 0.0  # No early stopping by default.
     assert config.augment.flip
     if module.DATASET.startswith("cifar"):
-      assert config.data.normalization == "imagenet" and config.augment.crop_padding == 4
+      assert config.data.normalization == "fixed" and config.augment.crop_padding == 4
+      assert config.data.mean == (0.485, 0.456, 0.406)
     else:
       assert config.data.normalization == "none" and config.data.resize == 32
   assert cifar10.get_config("alexnet_cifar").optim.learning_rate == 0.001

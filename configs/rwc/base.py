@@ -36,6 +36,9 @@ from configs import default
 ARCHITECTURES = ("resnet18", "vgg19_bn", "alexnet_cifar")
 DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist")
 SEEDS = (0, 42, 123, 1000, 1234)
+# torchvision's ImageNet statistics, which the code normalises CIFAR with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # Supplement Table 1: constant learning rate per (architecture, dataset), weight decay per
 # architecture.
@@ -78,7 +81,8 @@ def set_input_pipeline(config: ml_collections.ConfigDict, dataset: str) -> None:
   config.data.name = dataset
   config.augment.flip = True
   if dataset.startswith("cifar"):
-    config.data.normalization = "imagenet"
+    config.data.normalization = "fixed"
+    config.data.mean, config.data.std = IMAGENET_MEAN, IMAGENET_STD
     config.augment.random_crop = True
     config.augment.crop_padding = 4
   else:

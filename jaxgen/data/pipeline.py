@@ -137,7 +137,8 @@ def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
   raw = apply_corruption(data.corruption, raw)
   train_images, train_labels, test_images = raw.train_images, raw.train_labels, raw.test_images
 
-  mean, std = preprocess.normalization_stats(train_images, data.normalization)
+  mean, std = preprocess.normalization_stats(train_images, data.normalization, data.mean,
+                                             data.std)
   train_images = (train_images - mean) / std
   test_images = (test_images - mean) / std
 

@@ -10,10 +10,7 @@ import numpy as np
 
 from jaxgen.registry import ConfigError
 
-NORMALIZATIONS = ("none", "global", "per_channel", "per_image", "imagenet")
-# torchvision's ImageNet statistics, which the relative-weight-change code uses on CIFAR.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+NORMALIZATIONS = ("none", "global", "per_channel", "per_image", "fixed")
 
 
 def to_float(images: np.ndarray) -> np.ndarray:
@@ -23,14 +20,18 @@ def to_float(images: np.ndarray) -> np.ndarray:
   return images.astype(np.float32)
 
 
-def normalization_stats(train_images: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def normalization_stats(train_images: np.ndarray, mode: str, fixed_mean=(), fixed_std=()
+                        ) -> tuple[np.ndarray, np.ndarray]:
   """Mean and std to subtract and divide by, computed on the training images.
 
   Args:
     train_images: float array (N, H, W, C).
     mode: "global" (one scalar over all pixels and channels, as in the layer-rotation code),
-      "per_channel" (one value per channel), "imagenet" (the fixed ImageNet RGB statistics,
-      whatever the data), or "none"/"per_image" (identity here).
+      "per_channel" (one value per channel), "fixed" (`fixed_mean` and `fixed_std`, one
+      value or one per channel, whatever the data: e.g. the constants a paper's code used),
+      or "none"/"per_image" (identity here).
+    fixed_mean: `config.data.mean`, used by "fixed".
+    fixed_std: `config.data.std`, used by "fixed".
 
   Returns:
     (mean, std), broadcastable against (N, H, W, C).
@@ -42,11 +43,15 @@ def normalization_stats(train_images: np.ndarray, mode: str) -> tuple[np.ndarray
     # float64 accumulation: a float32 sum over 150M values loses digits.
     return (np.asarray(train_images.mean(dtype=np.float64), np.float32),
             np.asarray(train_images.std(dtype=np.float64), np.float32))
-  if mode == "imagenet":
-    if train_images.shape[-1] != 3:
-      raise ConfigError(f"config.data.normalization='imagenet' needs RGB images; these have "
-                        f"{train_images.shape[-1]} channel(s)")
-    return np.asarray(IMAGENET_MEAN, np.float32), np.asarray(IMAGENET_STD, np.float32)
+  if mode == "fixed":
+    channels = train_images.shape[-1]
+    for name, values in (("mean", fixed_mean), ("std", fixed_std)):
+      if len(values) not in (1, channels):
+        raise ConfigError(f"config.data.{name}={tuple(values)} needs 1 or {channels} values "
+                          f"(one per channel) for config.data.normalization='fixed'")
+    if min(fixed_std) <= 0:
+      raise ConfigError(f"config.data.std={tuple(fixed_std)} must be > 0")
+    return np.asarray(fixed_mean, np.float32), np.asarray(fixed_std, np.float32)
   if mode == "per_channel":
     axes = tuple(range(train_images.ndim - 1))
     return (train_images.mean(axis=axes, dtype=np.float64).astype(np.float32),
