@@ -108,6 +108,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.metrics.names = ("layer_rotation", "relative_weight_change")
   config.metrics.layer_rule = KERNEL_RULE  # Regex over parameter paths: what is a layer.
   config.metrics.rwc_variant = "l1_ratio"  # l1_ratio (paper) | elementwise_mean (code).
+  config.metrics.projection_with_linear = False  # projection_*: also dense layers' neurons.
 
   config.checkpoint = ml_collections.ConfigDict()
   config.checkpoint.every_epochs = 1  # Rolling latest checkpoint, for resume.

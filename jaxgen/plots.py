@@ -94,6 +94,10 @@ def plot_run(workdir: str) -> list[str]:
     written.append(os.path.join(figures, "layer_rotation.png"))
     plot_per_layer(rows, "layer_rotation", written[-1],
                    "cosine distance to initialisation", start_at_zero=True, ylim=(0, 1))
+  if layer_keys(rows, "projection_mass"):
+    written.append(os.path.join(figures, "projection_mass.png"))
+    plot_per_layer(rows, "projection_mass", written[-1],
+                   "fraction of filters with projection <= 0", ylim=(0, 1))
   if layer_keys(rows, "relative_weight_change"):
     written.append(os.path.join(figures, "relative_weight_change.png"))
     plot_per_layer(rows, "relative_weight_change", written[-1],

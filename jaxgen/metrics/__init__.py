@@ -1,8 +1,8 @@
 """Per-layer metrics over parameter pytrees, and the registry the trainer reads.
 
 Each registered metric is `fn(params, reference_params, config) -> {path: value}` together
-with which reference it compares against: the initial parameters or those at the previous
-measurement.
+with which reference it compares against: the initial parameters, those at the previous
+measurement, or none.
 """
 
 import dataclasses
@@ -10,6 +10,13 @@ from collections.abc import Callable
 
 import ml_collections
 
+from jaxgen.metrics.hyperplanes import (
+    distance_from_init,
+    filter_projections,
+    projection_mass,
+    projection_mean,
+    projection_statistics,
+)
 from jaxgen.metrics.weights import (
     RWC_VARIANTS,
     layer_rotation,
@@ -18,8 +25,9 @@ from jaxgen.metrics.weights import (
 )
 from jaxgen.registry import Registry
 
-__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "layer_rotation", "relative_weight_change",
-           "step_rotation"]
+__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "distance_from_init", "filter_projections",
+           "layer_rotation", "projection_mass", "projection_mean", "projection_statistics",
+           "relative_weight_change", "step_rotation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +35,7 @@ class Metric:
   """A per-layer metric and the parameters it is measured against."""
 
   fn: Callable[..., dict]
-  reference: str  # "initial" or "previous"
+  reference: str  # "initial", "previous" or "none"
 
   def __call__(self, params, initial_params, previous_params,
                config: ml_collections.ConfigDict) -> dict:
@@ -45,3 +53,8 @@ METRICS.register("relative_weight_change")(Metric(
 # optim.copy_rotation_from reads back.
 METRICS.register("step_rotation")(Metric(
     lambda p, ref, c: step_rotation(p, ref, c.layer_rule), reference="previous"))
+# Gamba et al.'s projection statistics of the current filters (no reference).
+METRICS.register("projection_mass")(Metric(
+    lambda p, _, c: projection_mass(p, c.layer_rule, c.projection_with_linear), reference="none"))
+METRICS.register("projection_mean")(Metric(
+    lambda p, _, c: projection_mean(p, c.layer_rule, c.projection_with_linear), reference="none"))
