@@ -26,7 +26,7 @@ from absl import logging
 from jaxgen import checkpoints, plots, run_log, sharding, steps
 from jaxgen.config_validation import model_kwargs, validate_config
 from jaxgen.data.augment import prepare_inputs
-from jaxgen.data.pipeline import Split, load_dataset
+from jaxgen.data.pipeline import load_dataset, padded_batches
 from jaxgen.models import build_model
 from jaxgen.optim.factory import build_optimizer
 from jaxgen.registry import ConfigError
@@ -84,19 +84,6 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     else:
       flat[f"{prefix}{key}"] = value
   return flat
-
-
-def _padded_batches(split: Split, batch_size: int) -> tuple[np.ndarray, ...]:
-  """(images, labels, mask) reshaped into (num_batches, batch_size, ...) with zero padding."""
-  n = len(split)
-  num_batches = -(-n // batch_size)
-  pad = num_batches * batch_size - n
-  images = np.concatenate([split.images, np.zeros((pad, *split.images.shape[1:]), np.float32)])
-  labels = np.concatenate([split.labels, np.zeros(pad, np.int32)])
-  mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
-  shape = (num_batches, batch_size)
-  return (images.reshape(shape + images.shape[1:]), labels.reshape(shape),
-          mask.reshape(shape))
 
 
 def _is_log_step(step: int, steps_per_epoch: int, total_steps: int,
@@ -216,7 +203,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
 
   train_images = jax.device_put(dataset.train.images, replicated)
   train_labels = jax.device_put(dataset.train.labels, replicated)
-  eval_data = {name: jax.device_put(_padded_batches(split, config.train.eval_batch_size),
+  eval_data = {name: jax.device_put(padded_batches(split, config.train.eval_batch_size),
                                     replicated)
                for name, split in dataset.eval_splits().items()}
 

@@ -288,11 +288,6 @@ def _save(fig: plt.Figure, path: str) -> None:
 
 # --- Command line -------------------------------------------------------------------------
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/<figure>.png).")
-flags.DEFINE_list("units", [str(u) for u in FIRST_LAYER_UNITS], "features: hidden units.")
-flags.DEFINE_integer("seed_index", 0, "features: which seed of each run.")
-flags.DEFINE_enum("test_at", "final", TEST_AT, "sweep: final or best-validation test accuracy.")
 
 COMMANDS = {"features": "first_layer_features.png", "sweep": "accuracy_vs_alpha_rho.png",
             "curves": "rotation_curves.png"}
@@ -304,13 +299,14 @@ def main(argv: list[str]) -> None:
   if len(argv) < 3 or argv[1] not in COMMANDS:
     raise app.UsageError(f"usage: {argv[0]} {{{'|'.join(COMMANDS)}}} PATH... [--out=PNG]")
   command, paths = argv[1], argv[2:]
-  out = FLAGS.out or os.path.join(paths[0], "figures", COMMANDS[command])
+  out = flags.FLAGS.out or os.path.join(paths[0], "figures", COMMANDS[command])
   if command == "features":
-    labels = plot_first_layer_features(run_log.run_dirs(paths), out, [int(u) for u in FLAGS.units],
-                                       FLAGS.seed_index)
+    units = [int(u) for u in flags.FLAGS.units]
+    labels = plot_first_layer_features(run_log.run_dirs(paths), out, units,
+                                       flags.FLAGS.seed_index)
     print("\n".join(label.replace("\n", ", ") for label in labels))
   elif command == "sweep":
-    results = [r for path in paths for r in collect_sweep(path, FLAGS.test_at)]
+    results = [r for path in paths for r in collect_sweep(path, flags.FLAGS.test_at)]
     print("alpha  rho0      seed  train   test")
     for r in sorted(results, key=lambda r: (r.alpha, -r.learning_rate, r.seed)):
       print(f"{r.alpha:5.2f}  {power_of_three_label(r.learning_rate):8s}  {r.seed:4d}  "
@@ -322,4 +318,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+  flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/<figure>.png).")
+  flags.DEFINE_list("units", [str(u) for u in FIRST_LAYER_UNITS], "features: hidden units.")
+  flags.DEFINE_integer("seed_index", 0, "features: which seed of each run.")
+  flags.DEFINE_enum("test_at", "final", TEST_AT, "sweep: final or best-validation test accuracy.")
   app.run(main)

@@ -187,8 +187,6 @@ def plot_curves(settings: Sequence[Setting], path: str, columns: int = 3) -> Non
   plt.close(fig)
 
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/rwc_curves.png).")
 
 
 def main(argv: list[str]) -> None:
@@ -197,10 +195,11 @@ def main(argv: list[str]) -> None:
   settings = pool_seeds(run_log.run_dirs(argv[1:]))
   for setting in settings:
     print(summarise(setting))
-  out = FLAGS.out or os.path.join(argv[1], "figures", "rwc_curves.png")
+  out = flags.FLAGS.out or os.path.join(argv[1], "figures", "rwc_curves.png")
   plot_curves(settings, out)
   print(f"wrote {out}")
 
 
 if __name__ == "__main__":
+  flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/rwc_curves.png).")
   app.run(main)

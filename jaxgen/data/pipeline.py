@@ -153,6 +153,19 @@ def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
   )
 
 
+def padded_batches(split: Split, batch_size: int) -> tuple[np.ndarray, ...]:
+  """(images, labels, mask) reshaped into (num_batches, batch_size, ...) with zero padding."""
+  n = len(split)
+  num_batches = -(-n // batch_size)
+  pad = num_batches * batch_size - n
+  images = np.concatenate([split.images, np.zeros((pad, *split.images.shape[1:]), np.float32)])
+  labels = np.concatenate([split.labels, np.zeros(pad, np.int32)])
+  mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+  shape = (num_batches, batch_size)
+  return (images.reshape(shape + images.shape[1:]), labels.reshape(shape),
+          mask.reshape(shape))
+
+
 def epoch_permutation(data_key: jax.Array, epoch: jax.Array, num_examples: int) -> jax.Array:
   """The order in which epoch `epoch` visits the training examples."""
   return jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples)

@@ -31,6 +31,12 @@ def _hyperplane_kernels(params: PyTree, layer_rule: str,
   return kernels
 
 
+def hyperplane_layers(params: PyTree, layer_rule: str = path_rules.KERNEL_RULE,
+                      with_linear: bool = False) -> list[str]:
+  """The kernel paths the statistics count (convs other than 1x1; dense on request)."""
+  return list(_hyperplane_kernels(params, layer_rule, with_linear))
+
+
 def filter_projections(params: PyTree, layer_rule: str = path_rules.KERNEL_RULE,
                        with_linear: bool = False, normalize: bool = True
                        ) -> dict[str, jnp.ndarray]:

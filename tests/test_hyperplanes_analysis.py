@@ -1,0 +1,94 @@
+"""Layer criticality (re-initialisation / re-randomisation) and projections over training,
+from the checkpoints of a real tiny CNN run."""
+
+import json
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgen import checkpoints, train
+from jaxgen.analysis import hyperplanes as analysis
+from jaxgen.data.pipeline import load_dataset
+from jaxgen.metrics import filter_projections, projection_statistics
+from jaxgen.metrics.hyperplanes import NET
+from jaxgen.models import build_model
+from tests.conftest import make_tiny_config
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+  """A small CNN trained 3 epochs (11 steps each) on the 8x8 digits, every epoch kept."""
+  config = make_tiny_config(**{
+      "model": {"name": "small_cnn", "widths": (8, 16), "hidden": 32, "batch_norm": True},
+      "train.num_epochs": 3, "checkpoint.snapshot_every_epochs": 1,
+      "optim.learning_rate": 0.05})
+  workdir = str(tmp_path_factory.mktemp("cnn"))
+  train.train_and_evaluate(config, workdir)
+  return workdir
+
+
+def test_swap_layer_replaces_one_modules_kernel_and_bias_only():
+  params = {"Conv_0": {"kernel": jnp.ones(2), "bias": jnp.ones(1)},
+            "Conv_1": {"kernel": jnp.ones(2), "bias": jnp.ones(1)}}
+  donor = jax.tree.map(jnp.zeros_like, params)
+  swapped = analysis.swap_layer(params, donor, "Conv_1/kernel")
+  assert float(swapped["Conv_0"]["kernel"].sum() + swapped["Conv_0"]["bias"].sum()) == 3.0
+  assert float(swapped["Conv_1"]["kernel"].sum() + swapped["Conv_1"]["bias"].sum()) == 0.0
+  assert analysis.relative_drops(0.8, [0.8, 0.4, 0.0]) == [0.0, 0.5, 1.0]
+
+
+def test_criticality_resets_each_conv_to_each_donor_and_evaluates_it(cnn_run):
+  run = analysis.Run.load(cnn_run)
+  result = analysis.criticality(run)
+  assert result["layers"] == ["Conv_0/kernel", "Conv_1/kernel"]  # Dense layers: off.
+  assert list(result["rows"]) == ["epoch 0", "epoch 1", "epoch 2", "rand"]
+  final = checkpoints.load(cnn_run, None, 0)
+  assert final["step"] == 33 and result["trained_accuracy"] > 0.7
+
+  # Layer 1 back at its initial value, evaluated independently of the analysis code.
+  init = checkpoints.load(cnn_run, 0, 0)["params"]
+  params = jax.tree.map(lambda x: x, final["params"])
+  params["Conv_0"] = init["Conv_0"]
+  model = build_model("small_cnn", 10, widths=(8, 16), hidden=32, batch_norm=True)
+  test = load_dataset(run.config.data).test
+  logits = model.apply({"params": params, "batch_stats": final["batch_stats"]},
+                       jnp.asarray(test.images), train=False)
+  expected = float(np.mean(np.argmax(logits, -1) == test.labels))
+  row = result["rows"]["epoch 0"]
+  assert row["accuracies"][0] == pytest.approx(expected, abs=1e-6)
+  assert row["relative_drops"][0] == pytest.approx(
+      (result["trained_accuracy"] - expected) / result["trained_accuracy"])
+  # The re-randomisation donor is a fresh draw, not the run's own initialisation.
+  fresh = run.init(jax.random.key(2**31 - 1))
+  assert not np.allclose(fresh["Conv_0"]["kernel"], init["Conv_0"]["kernel"])
+
+
+def test_projections_over_training_match_each_checkpoint(cnn_run):
+  result = analysis.projections_over_training(cnn_run)
+  assert sorted(result) == [0, 11, 22, 33]
+  for step in (0, 33):
+    params = checkpoints.load(cnn_run, step, 0)["params"]
+    stats = projection_statistics(filter_projections(params))
+    assert result[step][NET]["mass"] == pytest.approx(float(stats[NET]["mass"]))
+    assert result[step]["Conv_1/kernel"]["mean"] == pytest.approx(
+        float(stats["Conv_1/kernel"]["mean"]), rel=1e-5)
+
+
+@pytest.mark.parametrize("command", ["projections", "criticality"])
+def test_command_line_writes_the_figure_and_the_json(cnn_run, tmp_path, command):
+  out = tmp_path / f"{command}.png"
+  completed = subprocess.run(
+      [sys.executable, "-m", "jaxgen.analysis.hyperplanes", command, cnn_run, f"--out={out}"],
+      capture_output=True, text=True, check=True)
+  assert out.stat().st_size > 0
+  name = "hyperplanes.json" if command == "projections" else "criticality.json"
+  with open(f"{cnn_run}/{name}") as f:
+    saved = json.load(f)
+  if command == "criticality":
+    assert "rand " in completed.stdout and len(saved["rows"]["rand"]["accuracies"]) == 2
+  else:
+    assert "(mass/mean per layer)" in completed.stdout and "0" in saved
