@@ -109,7 +109,7 @@ def torch_dense(x: jnp.ndarray, features: int, name: str | None = None) -> jnp.n
                   bias_init=torch_bias_init(x.shape[-1]), name=name)(x)
 
 
-def _batch_norm(train: bool, name: str) -> nn.BatchNorm:
+def batch_norm(train: bool, name: str) -> nn.BatchNorm:
   """PyTorch BatchNorm2d defaults (affine, gamma 1, beta 0)."""
   return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
                       name=name)
@@ -135,7 +135,7 @@ class CifarResNet(nn.Module):
 
     def conv_bn(y, width, kernel, strides, kind="conv"):
       y = torch_conv(y, width, kernel, strides, use_bias=False, name=names.kernel(kind))
-      return _batch_norm(train, names.bn_after())(y)
+      return batch_norm(train, names.bn_after())(y)
 
     x = nn.relu(conv_bn(x, self.widths[0], 3, 1))
     for stage, (blocks, width) in enumerate(zip(self.blocks_per_stage, self.widths,
@@ -172,7 +172,7 @@ class CifarVGG(nn.Module):
         continue
       x = torch_conv(x, entry, 3, 1, use_bias=True, name=names.kernel("conv"),
                       kernel_init=VGG_CONV_INIT, bias_init=nn.initializers.zeros)
-      x = nn.relu(_batch_norm(train, names.bn_after())(x))
+      x = nn.relu(batch_norm(train, names.bn_after())(x))
     x = x.reshape((x.shape[0], -1))
     return nn.Dense(self.num_classes, kernel_init=VGG_DENSE_INIT,
                     bias_init=nn.initializers.zeros, name=names.kernel("dense"))(x)
