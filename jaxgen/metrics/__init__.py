@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import ml_collections
 
+from jaxgen.metrics.diversity import diversity, weight_correlations
 from jaxgen.metrics.hyperplanes import (
     distance_from_init,
     filter_projections,
@@ -25,9 +26,10 @@ from jaxgen.metrics.weights import (
 )
 from jaxgen.registry import Registry
 
-__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "distance_from_init", "filter_projections",
-           "layer_rotation", "projection_mass", "projection_mean", "projection_statistics",
-           "relative_weight_change", "step_rotation"]
+__all__ = ["METRICS", "Metric", "RWC_VARIANTS", "distance_from_init", "diversity",
+           "filter_projections", "layer_rotation", "projection_mass", "projection_mean",
+           "projection_statistics", "relative_weight_change", "step_rotation",
+           "weight_correlations"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,3 +60,7 @@ METRICS.register("projection_mass")(Metric(
     lambda p, _, c: projection_mass(p, c.layer_rule, c.projection_with_linear), reference="none"))
 METRICS.register("projection_mean")(Metric(
     lambda p, _, c: projection_mean(p, c.layer_rule, c.projection_with_linear), reference="none"))
+# Blumenfeld et al.'s weight correlations (no reference): "forward_correlation", ...
+for _kind in ("forward", "backward", "kernel"):
+  METRICS.register(f"{_kind}_correlation")(Metric(
+      lambda p, _, c, kind=_kind: weight_correlations(p, kind, c.layer_rule), reference="none"))
