@@ -73,6 +73,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.optim.b2 = 0.999  # adam.
   config.optim.rms_decay = 0.9  # rmsprop.
   config.optim.eps = 1e-7  # adam / rmsprop / adagrad (the Keras default).
+  # Std of i.i.d. Gaussian noise added to every gradient entry (0 = off): an explicit stand-in
+  # for the GPU non-determinism that breaks symmetric inits in PyTorch.
+  config.optim.gradient_noise = 0.0
   config.optim.weight_decay = 0.0  # Added to the gradient as weight_decay * w ...
   config.optim.weight_decay_convention = "pytorch"  # ... or 2 * weight_decay * w for "keras".
   config.optim.weight_decay_rule = ".*"  # Regex over parameter paths that are decayed.

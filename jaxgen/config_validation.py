@@ -72,6 +72,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   SCHEDULES.get(config.optim.schedule)
   _positive(config.optim.learning_rate, "optim.learning_rate", allow_zero=True)
   _positive(config.optim.weight_decay, "optim.weight_decay", allow_zero=True)
+  _positive(config.optim.gradient_noise, "optim.gradient_noise", allow_zero=True)
   _choice(config.optim.weight_decay_convention, WEIGHT_DECAY_CONVENTIONS,
           "optim.weight_decay_convention")
 

@@ -11,7 +11,7 @@ from flax import struct
 PyTree = Any
 
 # Streams derived from a seed's key with fold_in, so each has its own independent draws.
-INIT_STREAM, DATA_STREAM, STEP_STREAM = 0, 1, 2
+INIT_STREAM, DATA_STREAM, STEP_STREAM, GRADIENT_NOISE_STREAM = 0, 1, 2, 3
 
 
 class TrainState(struct.PyTreeNode):

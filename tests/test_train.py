@@ -54,7 +54,9 @@ def test_trained_model_learns_digits(tiny_config, tmp_path):
      "augment.random_crop": True, "augment.crop_padding": 1, "augment.flip": True},
     # Per-image pixel permutations are redrawn from their seed on resume.
     {"data.corruption.kind": "random_pixels", "data.corruption.seed": 3},
-], ids=["plain", "corrupted_labels_and_augmentation", "random_pixels"])
+    # Gradient noise is drawn from the seed and the step: a resumed run redraws it.
+    {"optim.gradient_noise": 0.01},
+], ids=["plain", "corrupted_labels_and_augmentation", "random_pixels", "gradient_noise"])
 def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_config, tmp_path, monkeypatch,
                                                           overrides):
   config = tiny_config(**{"train.num_epochs": 3, **overrides})
@@ -159,3 +161,17 @@ def test_top_k_accuracy_is_logged_for_eval_splits_and_k_is_checked(tiny_config, 
   assert "top5_accuracy" not in result.final[(0, "train")]
   with pytest.raises(ConfigError, match=r"eval_top_k=\(11,\).*\[1, 10\]"):
     train.train_and_evaluate(tiny_config(**{"train.eval_top_k": (11,)}), str(tmp_path / "bad"))
+
+
+def test_gradient_noise_is_iid_gaussian_with_the_given_std_and_changes_training(tiny_config,
+                                                                               tmp_path):
+  grads = {"a": jnp.zeros((200, 500)), "b": jnp.ones(3)}
+  noisy = steps.add_gradient_noise(grads, jax.random.key(0), 0.1)
+  assert abs(float(noisy["a"].mean())) < 1e-3
+  assert float(noisy["a"].std()) == pytest.approx(0.1, rel=0.01)
+  again = steps.add_gradient_noise(grads, jax.random.key(1), 0.1)
+  assert not np.allclose(noisy["a"], again["a"])
+  plain = train.train_and_evaluate(tiny_config(), str(tmp_path / "plain"))
+  noise = train.train_and_evaluate(tiny_config(**{"optim.gradient_noise": 0.01}),
+                                   str(tmp_path / "noise"))
+  assert not np.allclose(_params(plain)["Dense_0"]["kernel"], _params(noise)["Dense_0"]["kernel"])
