@@ -1,0 +1,41 @@
+"""The feature-diversity study: its configs, and symmetry breaking in a short CPU run."""
+
+import pytest
+
+from configs.diversity import base, constnet, leakynet
+from jaxgen.config_validation import validate_config
+from jaxgen.models.diversity import LEAKYNET_EXPERIMENTS
+from launch import sweep
+
+
+def test_schedule_drops_at_the_codes_epochs():
+  assert base.schedule_milestones(300) == (159, 219, 259)  # 1-based epochs 160, 220, 260.
+  assert base.schedule_milestones(200) == (59, 119, 159)
+  with pytest.raises(ValueError, match="more than 141 epochs"):
+    base.schedule_milestones(100)
+
+
+@pytest.mark.parametrize("variant", list(constnet.VARIANTS))
+def test_constnet_variants_follow_the_code(variant):
+  config = constnet.get_config(variant)
+  validate_config(config)
+  assert (config.model.depth, config.model.widen_factor) == (16, 10)
+  assert (config.optim.learning_rate, config.optim.momentum, config.optim.weight_decay) == (
+      0.03, 0.9, 5e-4)
+  assert config.train.num_epochs == 300 and config.optim.decay_factor == 0.2
+  assert config.augment.pad_mode == "reflect" and config.augment.crop_padding == 4
+  assert config.data.mean[0] == pytest.approx(125.3 / 255)
+  breakers = (config.model.droprate > 0) + (config.optim.gradient_noise > 0)
+  assert breakers == (1 if variant in ("dropout", "noise") else 0)
+  assert config.model.name == ("varnet" if variant == "varnet" else "constnet")
+
+
+def test_leakynet_sweep_runs_the_seven_init_strings_of_the_script():
+  runs = sweep.expand("configs/diversity/leakynet.py")
+  assert [r.overrides["model.init"] for r in runs] == list(LEAKYNET_EXPERIMENTS)
+  assert len(runs) == 7
+  config = leakynet.get_config("1_iiii_1111_iiii")
+  validate_config(config)
+  assert config.train.num_epochs == 200 and config.optim.milestones == (59, 119, 159)
+  with pytest.raises(ValueError, match="deterministic, dropout, noise, varnet"):
+    constnet.get_config("fixup")
