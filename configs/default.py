@@ -99,9 +99,10 @@ def get_config() -> ml_collections.ConfigDict:
   # accuracy of the interval (training mode: BN batch statistics, augmentation), or on the
   # test accuracy of that event; a stopped seed is frozen and summary.json records when and why.
   config.train.stop = ml_collections.ConfigDict()
+  # Accuracies are fractions in [0, 1] (0.94, not the 94.0 of some papers' code).
   config.train.stop.target_train_accuracy = 0.0  # Stop a seed at this train accuracy (0 = off).
   config.train.stop.target_train_loss = 0.0  # Stop a seed at this train loss (0 = off).
-  config.train.stop.target_test_accuracy = 0.0  # Stop a seed at this test accuracy (0 = off).
+  config.train.stop.target_test_accuracy = 0.0  # Stop at this test accuracy (0 = off).
   config.train.stop.plateau_epochs = 0  # Stop after this many events of unchanged loss.
   config.train.stop.plateau_min_delta = 0.0  # "Unchanged" means |delta loss| <= this.
   config.train.stop.fail_check_epoch = 0  # At this epoch, stop a seed whose train ...

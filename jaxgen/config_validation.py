@@ -83,6 +83,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                       "ints >= 1")
   _positive(config.train.num_epochs, "train.num_epochs")
   _positive(config.train.log_every_steps, "train.log_every_steps", allow_zero=True)
+  for field in ("target_train_accuracy", "target_test_accuracy", "fail_below_accuracy"):
+    value = config.train.stop[field]
+    if not 0.0 <= value <= 1.0:
+      raise ConfigError(f"config.train.stop.{field}={value} must be a fraction in [0, 1] "
+                        "(0.94 for 94%)")
+  if config.data.normalization == "fixed" and not (config.data.mean and config.data.std):
+    raise ConfigError("config.data.normalization='fixed' needs config.data.mean and "
+                      "config.data.std (one value, or one per channel)")
 
   for name in config.metrics.names:
     metrics.METRICS.get(name)

@@ -86,7 +86,13 @@ def run_dirs(paths: Sequence[str]) -> list[str]:
   return runs
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+  """`value` for json.dump: array scalars as floats, non-finite floats as "nan"/"inf"
+  strings (bare NaN is not JSON), recursively through dicts, lists and tuples."""
+  if isinstance(value, dict):
+    return {key: json_safe(item) for key, item in value.items()}
+  if isinstance(value, list | tuple):
+    return [json_safe(item) for item in value]
   value = float(value) if hasattr(value, "__float__") and not isinstance(value, int) else value
   if isinstance(value, float) and not math.isfinite(value):
     return str(value)
@@ -111,7 +117,7 @@ class RunLog:
 
   def write(self, rows: Iterable[dict[str, Any]], num_seeds: int) -> None:
     """Appends rows (each with step, seed and split) and mirrors scalars to TensorBoard."""
-    rows = [{key: _json_safe(value) for key, value in row.items()} for row in rows]
+    rows = [{key: json_safe(value) for key, value in row.items()} for row in rows]
     with open(self._path, "a") as f:
       f.writelines(json.dumps(row) + "\n" for row in rows)
     if self._tensorboard is None:

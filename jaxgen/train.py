@@ -35,6 +35,14 @@ from jaxgen.train_state import TrainState, init_state
 
 # Fields that may change when a run is resumed: extending a run or changing how it reports.
 RESUMABLE_CHANGES = ("train.num_epochs", "logging.")
+# Config fields added after runs were first saved, with the value that reproduces the older
+# behaviour: a saved config.json without one of them is read as having this value, so runs
+# started by an older jaxgen can still be resumed (or skipped as finished by launch/).
+ADDED_FIELDS = {
+    "data.resize": 0, "data.mean": [], "data.std": [], "optim.gradient_noise": 0.0,
+    "train.shuffle": True, "train.eval_top_k": [], "train.stop.target_test_accuracy": 0.0,
+    "metrics.projection_with_linear": False,
+}
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -64,7 +72,7 @@ def check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None
   saved = run_log.read_config(workdir)
   if saved is None:
     return
-  flat_saved = _flatten(saved)
+  flat_saved = {**ADDED_FIELDS, **_flatten(saved)}
   flat_new = _flatten(run_log.config_to_dict(config))
   changed = sorted(key for key in flat_saved.keys() | flat_new.keys()
                    if flat_saved.get(key) != flat_new.get(key)
@@ -133,7 +141,7 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
 
   Returns:
     {"init": seeds -> state, "train_step": (state, images, labels) -> state (donating the
-    state), "eval_step": (state, images, labels, mask) -> {loss, accuracy},
+    state), "eval_step": (state, images, labels, mask) -> {loss, accuracy, top{k}_accuracy},
     "measure_step": state -> (state, values)}.
   """
   state_sharding = sharding.seed_sharding(mesh)

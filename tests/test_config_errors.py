@@ -3,9 +3,10 @@
 import os
 import shutil
 
+import ml_collections
 import pytest
 
-from jaxgen import checkpoints, train
+from jaxgen import checkpoints, run_log, train
 from jaxgen.registry import ConfigError
 
 
@@ -28,6 +29,11 @@ from jaxgen.registry import ConfigError
     ({"data.corruption.kind": "noise"},
      r"config\.data\.corruption\.kind='noise'.*valid choices:.*random_labels"),
     ({"data.corruption.level": 1.5}, r"config\.data\.corruption\.level=1\.5 must be in"),
+    ({"train.stop.target_test_accuracy": 94.0},
+     r"config\.train\.stop\.target_test_accuracy=94\.0 must be a fraction in \[0, 1\]"),
+    ({"data.normalization": "fixed"}, r"normalization='fixed' needs config\.data\.mean"),
+    ({"optim.gradient_noise": -1e-6}, r"config\.optim\.gradient_noise=-1e-06 must be >= 0"),
+    ({"train.eval_top_k": (0,)}, r"config\.train\.eval_top_k=\(0,\) must be a tuple of ints"),
 ])
 def test_bad_config_value_names_field_and_choices(tiny_config, tmp_path, overrides, message):
   with pytest.raises(ConfigError, match=message):
@@ -46,6 +52,22 @@ def test_resume_with_a_different_config_is_refused(tiny_config, tmp_path):
   train.train_and_evaluate(tiny_config(), str(tmp_path))
   with pytest.raises(ConfigError, match=r"config\.optim\.learning_rate: 0\.1 -> 0\.2"):
     train.train_and_evaluate(tiny_config(**{"optim.learning_rate": 0.2}), str(tmp_path))
+
+
+def test_a_config_saved_before_fields_were_added_still_resumes(tiny_config, tmp_path):
+  train.train_and_evaluate(tiny_config(), str(tmp_path))
+  saved = run_log.read_config(str(tmp_path))
+  for field in train.ADDED_FIELDS:  # As an older jaxgen wrote it.
+    *sections, name = field.split(".")
+    parent = saved
+    for section in sections:
+      parent = parent[section]
+    del parent[name]
+  run_log.write_config(str(tmp_path), ml_collections.ConfigDict(saved))
+  train.check_resume_config(str(tmp_path), tiny_config())  # The defaults: accepted.
+  with pytest.raises(ConfigError, match=r"config\.train\.shuffle: True -> False"):
+    train.check_resume_config(str(tmp_path), tiny_config(**{"train.shuffle": False}))
+  assert set(train.ADDED_FIELDS) <= set(train._flatten(run_log.config_to_dict(tiny_config())))
 
 
 def test_truncated_checkpoint_gives_a_clear_error(tiny_config, tmp_path):

@@ -85,3 +85,10 @@ def test_correlations_are_logged_per_layer(tiny_config, tmp_path):
       float(expected["Dense_0/kernel"]), abs=1e-6)
   assert row["kernel_correlation/Dense_1/kernel"] == 1.0  # One tap per (out, in) pair.
   assert METRICS.get("forward_correlation").reference == "none"
+
+
+def test_identical_non_constant_rows_never_exceed_one():
+  rows = jnp.tile(jax.random.normal(jax.random.key(3), (1, 9)), (640, 1))
+  value = float(mean_pairwise_correlation(rows))
+  assert value <= 1.0 and value == pytest.approx(1.0, abs=1e-5)
+  assert not np.isnan(float(diversity({"a": jnp.asarray(1.0000012)})))

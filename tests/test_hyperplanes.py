@@ -64,6 +64,8 @@ def test_distances_from_init_are_relative_frobenius_and_max_norms():
   # The kernel's squared norm: 18 + 4 * 18 + 18 + 42 = 150; the largest |w| is 5.
   assert float(distances["conv/kernel"]["l2_dist"]) == pytest.approx(4 / np.sqrt(150), rel=1e-6)
   assert float(distances["conv/kernel"]["l_inf_dist"]) == pytest.approx(4 / 5, rel=1e-6)
+  zero_init = {"conv": {"kernel": jnp.zeros((3, 3, 2, 4))}}
+  assert np.isnan(float(distance_from_init(params, zero_init)["conv/kernel"]["l2_dist"]))
 
 
 def test_mass_is_about_one_half_at_a_random_init():

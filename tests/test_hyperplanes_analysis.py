@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, train
+from jaxgen import checkpoints, path_rules, train
 from jaxgen.analysis import hyperplanes as analysis
 from jaxgen.data.pipeline import load_dataset
 from jaxgen.metrics import filter_projections, projection_statistics
@@ -76,6 +76,16 @@ def test_projections_over_training_match_each_checkpoint(cnn_run):
     assert result[step][NET]["mass"] == pytest.approx(float(stats[NET]["mass"]))
     assert result[step]["Conv_1/kernel"]["mean"] == pytest.approx(
         float(stats["Conv_1/kernel"]["mean"]), rel=1e-5)
+  assert result[0]["Conv_0/kernel"]["l2_dist"] == 0.0
+  assert result[33]["Conv_0/kernel"]["l2_dist"] > 0.0
+  assert analysis.steps_per_epoch(cnn_run) == 11
+
+
+def test_a_model_without_conv_layers_needs_with_linear():
+  params = {"Dense_0": {"kernel": jnp.ones((3, 2))}}
+  with pytest.raises(ValueError, match="no conv kernel larger than 1x1; pass --with_linear"):
+    analysis._layers(params, path_rules.KERNEL_RULE, with_linear=False)
+  assert analysis._layers(params, path_rules.KERNEL_RULE, with_linear=True) == ["Dense_0/kernel"]
 
 
 @pytest.mark.parametrize("command", ["projections", "criticality"])
@@ -85,7 +95,7 @@ def test_command_line_writes_the_figure_and_the_json(cnn_run, tmp_path, command)
       [sys.executable, "-m", "jaxgen.analysis.hyperplanes", command, cnn_run, f"--out={out}"],
       capture_output=True, text=True, check=True)
   assert out.stat().st_size > 0
-  name = "hyperplanes.json" if command == "projections" else "criticality.json"
+  name = f"{command}.json"
   with open(f"{cnn_run}/{name}") as f:
     saved = json.load(f)
   if command == "criticality":

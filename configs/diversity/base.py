@@ -34,7 +34,8 @@ def schedule_milestones(epochs: int) -> tuple[int, ...]:
     ValueError: for E <= 141, where the code's formula would start at a reduced lr.
   """
   if epochs <= 141:
-    raise ValueError(f"the code's schedule needs more than 141 epochs, not {epochs}")
+    raise ValueError(f"train.num_epochs={epochs}: the code's schedule needs more than 141 "
+                     "epochs")
   return tuple(epochs - back - 1 for back in (140, 80, 40))
 
 
@@ -63,6 +64,6 @@ def get_config(model: ml_collections.ConfigDict, epochs: int) -> ml_collections.
   config.train.num_epochs = epochs
   config.train.batch_size = 128
   config.train.eval_batch_size = 500
-  config.metrics.names = ("forward_correlation", "backward_correlation", "kernel_correlation",
-                          "layer_rotation")
+  # No layer_rotation: ConstNet's zero-initialised kernels have no direction to rotate from.
+  config.metrics.names = ("forward_correlation", "backward_correlation", "kernel_correlation")
   return config

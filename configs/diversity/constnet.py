@@ -18,6 +18,7 @@ Runtime: not measured here (no CIFAR-10 or GPU on the machine this was written o
 import ml_collections
 
 from configs.diversity import base
+from jaxgen.config_loading import apply_overrides
 
 EPOCHS = 300
 GRADIENT_NOISE = 1e-6
@@ -42,7 +43,5 @@ def get_config(variant: str = "dropout") -> ml_collections.ConfigDict:
   model = ml_collections.ConfigDict({"name": "constnet", "depth": 16, "widen_factor": 10,
                                      "droprate": 0.0})
   config = base.get_config(model, EPOCHS)
-  for field, value in VARIANTS[variant].items():
-    section, name = field.split(".")
-    config[section][name] = value
+  apply_overrides(config, VARIANTS[variant])
   return config

@@ -4,8 +4,9 @@
   python -m jaxgen.analysis.hyperplanes criticality WORKDIR [--seed_index=0] [--with_linear]
 
 `projections` (Gamba et al.): for every saved checkpoint, each layer's mass (fraction of
-filters whose normalised projection on the all-ones direction is <= 0) and mean projection;
-prints a table, writes `hyperplanes.json` and draws the mass of every layer against epoch.
+filters whose normalised projection on the all-ones direction is <= 0), mean projection and
+relative distances from init (l2_dist, l_inf_dist); prints a table, writes
+`projections.json` (keyed by step) and draws the mass of every layer against epoch.
 
 `criticality` (Zhang, Bengio & Singer 2019, as Gamba et al.'s `reinit_layers.py` runs it):
 for every saved checkpoint τ and for a freshly initialised network ("rand", drawn from an
@@ -14,7 +15,8 @@ from that donor while every other layer, and every BatchNorm statistic, stays tr
 test accuracy (eval mode) of the result gives the relative drop
 (acc_trained - acc_reset) / acc_trained. Writes `criticality.json` and a heatmap (rows:
 donor epochs, columns: layers 1..L). Both use the same layers: convs with kernels larger than
-1x1, plus dense layers with --with_linear (off by default, as in the original code).
+1x1, plus dense layers with --with_linear (default: the run's
+`metrics.projection_with_linear`, off unless set, as in the original code).
 """
 
 import dataclasses
@@ -34,9 +36,11 @@ from absl import app, flags, logging  # noqa: E402
 
 from jaxgen import checkpoints, path_rules, run_log, steps  # noqa: E402
 from jaxgen.config_validation import model_kwargs  # noqa: E402
+from jaxgen.data.augment import prepare_inputs  # noqa: E402
 from jaxgen.data.pipeline import load_dataset, padded_batches  # noqa: E402
 from jaxgen.metrics.hyperplanes import (  # noqa: E402
     NET,
+    distance_from_init,
     filter_projections,
     hyperplane_layers,
     projection_statistics,
@@ -56,8 +60,24 @@ def swap_layer(params: PyTree, donor: PyTree, kernel_path: str) -> PyTree:
 
 
 def relative_drops(trained_accuracy: float, accuracies: list[float]) -> list[float]:
-  """(acc_trained - acc_reset) / acc_trained for each reset layer."""
+  """(acc_trained - acc_reset) / acc_trained for each reset layer (NaN if acc_trained is 0)."""
+  if trained_accuracy == 0:
+    return [float("nan")] * len(accuracies)
   return [(trained_accuracy - a) / trained_accuracy for a in accuracies]
+
+
+def steps_per_epoch(workdir: str) -> int:
+  """A run's steps per epoch, from the step and epoch of its first logged row."""
+  row = next(r for r in run_log.read_metrics(workdir) if r["epoch"] > 0)
+  return round(row["step"] / row["epoch"])
+
+
+def _layers(params: PyTree, layer_rule: str, with_linear: bool) -> list[str]:
+  layers = hyperplane_layers(params, layer_rule, with_linear)
+  if not layers:
+    raise ValueError("no layer to measure: the model has no conv kernel larger than 1x1"
+                     + ("" if with_linear else "; pass --with_linear to use dense layers"))
+  return layers
 
 
 @dataclasses.dataclass
@@ -82,7 +102,7 @@ class Run:
       variables = types.SimpleNamespace(params=params, batch_stats=batch_stats)
       return steps.eval_step(variables, *test, model=model, config=config)["accuracy"]
 
-    sample = dataset.train.images[:1]
+    sample = prepare_inputs(dataset.train.images[:1], None, False, config.data, config.augment)
     init = jax.jit(lambda key: model.init({"params": key, "dropout": key}, sample,
                                           train=False)["params"])
     return cls(workdir, config, len(dataset.train) // config.train.batch_size,
@@ -93,15 +113,18 @@ class Run:
 
 
 def projections_over_training(workdir: str, seed_index: int = 0,
-                              with_linear: bool = False) -> dict[float, dict[str, dict]]:
-  """{epoch: {layer or "net": {"mean", "mass"}}} for every saved checkpoint."""
-  config = run_log.read_config(workdir)
+                              with_linear: bool = False) -> dict[int, dict[str, dict]]:
+  """{step: {layer or "net": {"mean", "mass"[, "l2_dist", "l_inf_dist"]}}} for every saved
+  checkpoint; the distances are from the step-0 kernels (layers only, not "net")."""
+  layer_rule = run_log.read_config(workdir)["metrics"]["layer_rule"]
+  initial = checkpoints.load(workdir, 0, seed_index)["params"]
+  _layers(initial, layer_rule, with_linear)
   result = {}
   for step in checkpoints.saved_steps(workdir):
     params = checkpoints.load(workdir, step, seed_index)["params"]
-    stats = projection_statistics(filter_projections(params, config["metrics"]["layer_rule"],
-                                                     with_linear))
-    result[step] = {layer: {k: float(v) for k, v in values.items()}
+    stats = projection_statistics(filter_projections(params, layer_rule, with_linear))
+    distances = distance_from_init(params, initial, layer_rule, with_linear)
+    result[step] = {layer: {k: float(v) for k, v in {**values, **distances.get(layer, {})}.items()}
                     for layer, values in stats.items()}
   return result
 
@@ -122,7 +145,7 @@ def criticality(run: Run, seed_index: int = 0, with_linear: bool = False,
   """
   final = checkpoints.load(run.workdir, None, seed_index)
   params, batch_stats = final["params"], final["batch_stats"]
-  layers = hyperplane_layers(params, run.config.metrics.layer_rule, with_linear)
+  layers = _layers(params, run.config.metrics.layer_rule, with_linear)
   trained = run.evaluate(params, batch_stats)
   donors = {}  # Label -> (epoch or None, donor params).
   for step in checkpoints.saved_steps(run.workdir):
@@ -157,11 +180,11 @@ def plot_criticality(result: dict, path: str) -> None:
   _save(fig, path)
 
 
-def plot_mass(result: dict[float, dict[str, dict]], steps_per_epoch: int, path: str) -> None:
+def plot_mass(result: dict[int, dict[str, dict]], epoch_steps: int, path: str) -> None:
   """Each layer's mass against epoch (viridis, first layer dark), the net's in black."""
   steps_ = sorted(result)
   layers = [layer for layer in result[steps_[0]] if layer != NET]
-  epochs = [step / steps_per_epoch for step in steps_]
+  epochs = [step / epoch_steps for step in steps_]
   fig, ax = plt.subplots(figsize=(6, 4))
   for colour, layer in zip(plt.cm.viridis(np.linspace(0, 1, max(len(layers), 1))), layers,
                            strict=False):
@@ -186,39 +209,45 @@ def _save(fig: plt.Figure, path: str) -> None:
 
 
 
+OUTPUTS = {"projections": "projections.json", "criticality": "criticality.json"}
+
+
 def main(argv: list[str]) -> None:
   logging.get_absl_handler().addFilter(lambda record: "/orbax/" not in record.pathname)
-  if len(argv) != 3 or argv[1] not in ("projections", "criticality"):
-    raise app.UsageError(f"usage: {argv[0]} {{projections|criticality}} WORKDIR")
+  if len(argv) != 3 or argv[1] not in OUTPUTS:
+    raise app.UsageError(f"usage: {argv[0]} {{{'|'.join(OUTPUTS)}}} WORKDIR")
   command, workdir = argv[1:]
+  with_linear = flags.FLAGS.with_linear
+  if with_linear is None:
+    with_linear = run_log.read_config(workdir)["metrics"]["projection_with_linear"]
   out = flags.FLAGS.out or os.path.join(workdir, "figures", f"{command}.png")
   if command == "projections":
-    run = Run.load(workdir)
-    result = projections_over_training(workdir, flags.FLAGS.seed_index, flags.FLAGS.with_linear)
+    epoch_steps = steps_per_epoch(workdir)
+    result = projections_over_training(workdir, flags.FLAGS.seed_index, with_linear)
     layers = list(next(iter(result.values())))
     print("epoch   " + "  ".join(f"{layer.split('/')[0][:14]:>14s}" for layer in layers))
     for step, stats in result.items():
-      print(f"{run.epoch(step):6g}  " + "  ".join(
+      print(f"{step / epoch_steps:6g}  " + "  ".join(
           f"{stats[layer]['mass']:6.3f}/{stats[layer]['mean']:+.3f}" for layer in layers))
     print("(mass/mean per layer)")
-    plot_mass(result, run.steps_per_epoch, out)
+    plot_mass(result, epoch_steps, out)
   else:
-    result = criticality(Run.load(workdir), flags.FLAGS.seed_index, flags.FLAGS.with_linear,
+    result = criticality(Run.load(workdir), flags.FLAGS.seed_index, with_linear,
                          flags.FLAGS.rerandomize_seed)
     print(f"trained test accuracy {result['trained_accuracy']:.4f}; relative drops:")
     print("donor      " + " ".join(f"{i + 1:>6d}" for i in range(len(result["layers"]))))
     for label, row in result["rows"].items():
       print(f"{label:10s} " + " ".join(f"{d:6.3f}" for d in row["relative_drops"]))
     plot_criticality(result, out)
-  with open(os.path.join(workdir, f"{'hyperplanes' if command == 'projections' else command}"
-                         ".json"), "w") as f:
-    json.dump(result, f, indent=1)
+  with open(os.path.join(workdir, OUTPUTS[command]), "w") as f:
+    json.dump(run_log.json_safe(result), f, indent=1)
   print(f"wrote {out}")
 
 
 if __name__ == "__main__":
   flags.DEFINE_integer("seed_index", 0, "Which seed of the run.")
-  flags.DEFINE_bool("with_linear", False, "Also count dense layers.")
+  flags.DEFINE_bool("with_linear", None, "Also count dense layers (default: as the run "
+                    "logged them, config.metrics.projection_with_linear).")
   flags.DEFINE_integer("rerandomize_seed", 2**31 - 1, "criticality: key of the fresh init donor.")
   flags.DEFINE_string("out", None, "PNG to write (default: WORKDIR/figures/<command>.png).")
   app.run(main)

@@ -6,15 +6,17 @@
 Reads each run's `metrics.jsonl` (the "relative_weight_change/<layer>" values the trainer
 logged once per epoch). Runs whose configs differ only in their seeds (`launch.local
 --separate_seeds`) are pooled into one setting. Per setting it prints the train and test
-accuracy at the last epoch (mean and per seed), each layer's RWC averaged over seeds and
-epochs, and the paper's layer groups (ResNet-18 blocks, VGG and AlexNet early/middle/later)
-averaged the same way; it draws one panel per setting: every layer's seed-averaged RWC
+accuracy at the last epoch (mean and per seed), each layer's seed-averaged RWC at epoch 1, at
+the last epoch and averaged over the epochs after the first (epoch 1, against the
+initialisation, is orders of magnitude larger and would dominate a plain mean), and the
+paper's layer groups (ResNet-18 blocks, VGG and AlexNet early/middle/later) averaged the same
+way; it draws one panel per setting: every layer's seed-averaged RWC
 against epoch (viridis, first layer dark), on a log scale because RWC falls by orders of
 magnitude after epoch 1.
 
-Seeds that stopped early (a stopping rule) are frozen, so they log zero change afterwards;
-each epoch's mean is taken over the seeds still training at that epoch (the original
-`multi_train.py` divided by a hard-coded 5 and broke on shorter runs).
+A seed that a stopping rule ended logs no further rows; each epoch's mean is taken over the
+seeds still training at that epoch (the original `multi_train.py` divided by a hard-coded 5
+and broke on shorter runs).
 """
 
 import dataclasses
@@ -138,6 +140,11 @@ def final_accuracies(rows: Rows, split: str) -> np.ndarray:
   return np.array([last[seed] for seed in sorted(last)])
 
 
+def _after_first_epoch(curve: np.ndarray) -> float:
+  """Mean RWC over the epochs after the first (epoch 1 alone if there is no other)."""
+  return float(curve[1:].mean() if len(curve) > 1 else curve[0])
+
+
 def summarise(setting: Setting) -> str:
   """The printed report of one setting: accuracies, per-layer and per-group mean RWC."""
   rows, config = setting.rows, setting.config
@@ -150,15 +157,16 @@ def summarise(setting: Setting) -> str:
     if len(accuracy):
       lines.append(f"  final {split} accuracy {100 * accuracy.mean():.2f}% "
                    f"(seeds {', '.join(f'{100 * a:.2f}' for a in accuracy)})")
-  lines.append("  layer                      mean RWC   epoch 1    last epoch")
+  later = {layer: _after_first_epoch(curve) for layer, curve in curves.items()}
+  lines.append("  layer                      epoch 1    epochs 2+  last epoch")
   for layer, curve in curves.items():
-    lines.append(f"  {layer:26s} {curve.mean():.3e}  {curve[0]:.3e}  {curve[-1]:.3e}")
+    lines.append(f"  {layer:26s} {curve[0]:.3e}  {later[layer]:.3e}  {curve[-1]:.3e}")
   groups = layer_groups(config["model"]["name"], list(curves))
   if groups:
-    lines.append("  group        mean RWC (over its layers, seeds and epochs)")
+    lines.append("  group        RWC over epochs 2+ (mean over its layers, seeds and epochs)")
     for name, members in groups.items():
       if members:
-        lines.append(f"  {name:12s} {np.mean([curves[m].mean() for m in members]):.3e}")
+        lines.append(f"  {name:12s} {np.mean([later[m] for m in members]):.3e}")
   return "\n".join(lines)
 
 

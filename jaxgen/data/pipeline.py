@@ -176,7 +176,9 @@ def batch_indices(data_key: jax.Array, step: jax.Array, num_examples: int,
   """Indices of the examples in global step `step` (epochs drop the last partial batch).
 
   With `shuffle=False` every epoch visits the examples in dataset order (a PyTorch
-  DataLoader without shuffle=True, as in the relative-weight-change code).
+  DataLoader without shuffle=True, as in the relative-weight-change code); the same last
+  `num_examples % batch_size` examples are then never trained on, where PyTorch would give
+  them a partial batch.
   """
   steps_per_epoch = num_examples // batch_size
   if shuffle:

@@ -11,9 +11,12 @@ original code's NaN -> 1 does. Three row definitions (PyTorch layout C_out x C_i
 - kernel: one row per (output, input) pair, its kh*kw taps (1 for dense and 1x1 layers, whose
   rows are then constant: correlation 1).
 
-At a ConstNet init every measure is 1 (no feature diversity); training that breaks the
-symmetry lowers them. The original subsamples 5,000 rows when there are more; so does this,
-with a fixed key so that a measurement is reproducible.
+At a ConstNet init every measure is 1 (no feature diversity; exactly 1 for constant rows, 1
+up to float32 rounding for identical non-constant ones); training that breaks the symmetry
+lowers them. The values logged are the correlations themselves; the original logged
+-log|correlation| per layer, which `-jnp.log(jnp.abs(c))` gives back. The original subsamples
+5,000 rows when there are more; so does this, with a fixed key so that a measurement is
+reproducible.
 """
 
 import jax
@@ -48,7 +51,9 @@ def mean_pairwise_correlation(rows: jnp.ndarray, max_rows: int = MAX_ROWS,
   norms = jnp.linalg.norm(centred, axis=1)
   unit = centred / jnp.where(norms > 0, norms, 1.0)[:, None]
   constant = norms == 0
-  correlation = jnp.where(constant[:, None] | constant[None, :], 1.0, unit @ unit.T)
+  # float32 products of identical unit rows can exceed 1 by ~1e-6: clip to the true range.
+  correlation = jnp.where(constant[:, None] | constant[None, :], 1.0,
+                          jnp.clip(unit @ unit.T, -1.0, 1.0))
   below_diagonal = jnp.tril(jnp.ones((units, units), bool), k=-1)
   return jnp.sum(jnp.where(below_diagonal, correlation, 0.0)) / jnp.sum(below_diagonal)
 
@@ -81,6 +86,11 @@ def weight_correlations(params: PyTree, kind: str,
 
 
 def diversity(backward_correlations: dict[str, jnp.ndarray]) -> jnp.ndarray:
-  """The original's "Diversity": Σ over layers of log sqrt(1 - backward²) (-inf at ConstNet
-  init, where every backward correlation is 1)."""
-  return sum(0.5 * jnp.log1p(-jnp.square(c)) for c in backward_correlations.values())
+  """The original's "Diversity": Σ over layers of log sqrt(1 - backward²).
+
+  -inf when a layer's backward correlation is 1, as for the constant kernels of a ConstNet
+  init; identical but non-constant rows measure 1 only up to float32 rounding, so such a
+  layer gives a large negative finite value instead.
+  """
+  return sum(0.5 * jnp.log1p(-jnp.minimum(jnp.square(c), 1.0))
+             for c in backward_correlations.values())

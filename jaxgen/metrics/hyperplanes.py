@@ -84,17 +84,22 @@ def distance_from_init(params: PyTree, init_params: PyTree,
   """Relative distances of the counted kernels from their initial values.
 
   Returns:
-    {path: {"l2_dist": |W - W0|_F / |W0|_F, "l_inf_dist": max|W - W0| / max|W0|}}.
+    {path: {"l2_dist": |W - W0|_F / |W0|_F, "l_inf_dist": max|W - W0| / max|W0|}}; NaN for a
+    kernel that was all zero at init.
   """
   initial = _hyperplane_kernels(init_params, layer_rule, with_linear)
   result = {}
   for path, kernel in _hyperplane_kernels(params, layer_rule, with_linear).items():
-    change = kernel - initial[path]
-    result[path] = {
-        "l2_dist": jnp.linalg.norm(change) / jnp.linalg.norm(initial[path]),
-        "l_inf_dist": jnp.abs(change).max() / jnp.abs(initial[path]).max(),
-    }
+    change, w0 = kernel - initial[path], initial[path]
+    result[path] = {"l2_dist": _ratio(jnp.linalg.norm(change), jnp.linalg.norm(w0)),
+                    "l_inf_dist": _ratio(jnp.abs(change).max(), jnp.abs(w0).max())}
   return result
+
+
+def _ratio(numerator: jnp.ndarray, denominator: jnp.ndarray) -> jnp.ndarray:
+  """numerator / denominator, NaN for a zero initial kernel (e.g. a ConstNet block)."""
+  return jnp.where(denominator > 0, numerator / jnp.where(denominator > 0, denominator, 1.0),
+                   jnp.nan)
 
 
 def projection_mass(params: PyTree, layer_rule: str = path_rules.KERNEL_RULE,
