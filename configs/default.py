@@ -93,7 +93,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.batch_size = 64
   config.train.eval_batch_size = 500
   config.train.shuffle = True  # False: every epoch in dataset order (no reshuffling).
-  config.train.eval_top_k = ()  # Also log "top{k}_accuracy" on eval splits, e.g. (5,).
+  # Also log "top{k}_accuracy" on eval splits, e.g. (5,). Ties with the k-th logit count as
+  # hits (Keras/TF in_top_k), so constant logits score 100%; PyTorch's topk breaks ties.
+  config.train.eval_top_k = ()
   config.train.log_every_steps = 0  # Logging events (metrics, eval): 0 = each epoch end.
   # Stopping rules are checked per seed at each logging event on the running train loss and
   # accuracy of the interval (training mode: BN batch statistics, augmentation), or on the
