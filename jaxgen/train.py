@@ -24,6 +24,7 @@ import tqdm
 from absl import logging
 
 from jaxgen import checkpoints, plots, run_log, sharding, steps
+from jaxgen.config_loading import apply_overrides
 from jaxgen.config_validation import model_kwargs, validate_config
 from jaxgen.data.augment import prepare_inputs
 from jaxgen.data.pipeline import load_dataset, padded_batches
@@ -64,6 +65,15 @@ class RunResult:
   final: dict[tuple[int, str], dict[str, Any]]
   stopped: dict[int, SeedStop]
   jitted: dict[str, Any]
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+  """A run's saved config, with fields added since it was written at their ADDED_FIELDS values
+  (for analysis code that reads old runs)."""
+  config = ml_collections.ConfigDict(run_log.read_config(workdir))
+  flat = _flatten(config.to_dict())
+  apply_overrides(config, {k: v for k, v in ADDED_FIELDS.items() if k not in flat})
+  return config
 
 
 def check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None:

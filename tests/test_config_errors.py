@@ -68,6 +68,10 @@ def test_a_config_saved_before_fields_were_added_still_resumes(tiny_config, tmp_
   with pytest.raises(ConfigError, match=r"config\.train\.shuffle: True -> False"):
     train.check_resume_config(str(tmp_path), tiny_config(**{"train.shuffle": False}))
   assert set(train.ADDED_FIELDS) <= set(train._flatten(run_log.config_to_dict(tiny_config())))
+  # Analysis code reads the old run with the missing fields at their older-behaviour values.
+  loaded = train.load_run_config(str(tmp_path))
+  assert loaded.train.shuffle is True and loaded.optim.gradient_noise == 0.0
+  assert loaded.optim.learning_rate == 0.1
 
 
 def test_truncated_checkpoint_gives_a_clear_error(tiny_config, tmp_path):

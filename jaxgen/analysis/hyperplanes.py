@@ -34,7 +34,7 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from jaxgen import checkpoints, path_rules, run_log, steps  # noqa: E402
+from jaxgen import checkpoints, path_rules, run_log, steps, train  # noqa: E402
 from jaxgen.config_validation import model_kwargs  # noqa: E402
 from jaxgen.data.augment import prepare_inputs  # noqa: E402
 from jaxgen.data.pipeline import load_dataset, padded_batches  # noqa: E402
@@ -92,7 +92,7 @@ class Run:
 
   @classmethod
   def load(cls, workdir: str) -> "Run":
-    config = ml_collections.ConfigDict(run_log.read_config(workdir))
+    config = train.load_run_config(workdir)
     dataset = load_dataset(config.data)
     model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
     test = jax.device_put(padded_batches(dataset.test, config.train.eval_batch_size))
