@@ -32,3 +32,17 @@ def make_tiny_config(**overrides):
 @pytest.fixture
 def tiny_config():
   return make_tiny_config
+
+
+def forward_train_and_eval(model, variables, x):
+  """Two train-mode passes (different dropout rngs) and two eval-mode passes of a model:
+  (batch-stat updates, (train logits a, b), (eval logits a, b))."""
+
+  def train(seed):
+    return model.apply(variables, x, train=True, mutable=["batch_stats"],
+                       rngs={"dropout": jax.random.key(seed)})
+
+  (train_a, updates), (train_b, _) = train(3), train(4)
+  eval_a = model.apply(variables, x, train=False)
+  eval_b = model.apply(variables, x, train=False, rngs={"dropout": jax.random.key(5)})
+  return updates, (train_a, train_b), (eval_a, eval_b)

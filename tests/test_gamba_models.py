@@ -11,6 +11,7 @@ import pytest
 from jaxgen.models import build_model
 from jaxgen.models.gamba import VGG_CFGS, adaptive_avg_pool
 from jaxgen.path_rules import KERNEL_RULE, flatten, layer_paths
+from tests.conftest import forward_train_and_eval
 
 VGGS = {"vgg11": (11, False), "vgg13": (13, False), "vgg16": (16, False), "vgg19": (19, False),
         "vgg11_bn": (11, True), "vgg13_bn": (13, True), "vgg16_bn": (16, True),
@@ -224,19 +225,6 @@ def test_lenet_feature_map_before_the_adaptive_pool(size, conv_map):
   assert state["intermediates"]["layer006_dense"]["__call__"][0].shape == (2, 120)
 
 
-def _forward(model, variables, x):
-  """Two train-mode passes (different dropout rngs) and two eval-mode passes."""
-
-  def train(seed):
-    return model.apply(variables, x, train=True, mutable=["batch_stats"],
-                       rngs={"dropout": jax.random.key(seed)})
-
-  (train_a, updates), (train_b, _) = train(3), train(4)
-  eval_a = model.apply(variables, x, train=False)
-  eval_b = model.apply(variables, x, train=False, rngs={"dropout": jax.random.key(5)})
-  return updates, (train_a, train_b), (eval_a, eval_b)
-
-
 # Unoptimised XLA draws jax.random numbers slowly (~10 s for a VGG's 130M weights on CPU), so
 # the real init runs on narrower copies: the same modules and initialisers, with 64-wide VGG
 # classifiers and 512/128-wide MLPs. Only "vgg11_bn" runs at full size, with NumPy weights.
@@ -258,7 +246,7 @@ def _run(name: str, channels: int, size: int):
   @functools.partial(jax.jit, compiler_options=FAST_COMPILE)
   def run(x):
     variables = _init(model, x)
-    return variables, *_forward(model, variables, x)
+    return variables, *forward_train_and_eval(model, variables, x)
 
   return jax.device_get(run(x))
 
@@ -284,7 +272,7 @@ def _run_full_size_vgg(name: str = "vgg11_bn"):
   if "batch_stats" in shapes:
     variables["batch_stats"] = jax.tree.map(lambda s: np.ones(s.shape, s.dtype),
                                             shapes["batch_stats"])
-  run = jax.jit(functools.partial(_forward, model), compiler_options=FAST_COMPILE)
+  run = jax.jit(functools.partial(forward_train_and_eval, model), compiler_options=FAST_COMPILE)
   return variables, *jax.device_get(run(variables, x))
 
 

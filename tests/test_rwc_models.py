@@ -11,6 +11,7 @@ import pytest
 from jaxgen.models import build_model
 from jaxgen.models.rwc import CifarResNet, torch_conv
 from jaxgen.path_rules import flatten, layer_paths
+from tests.conftest import forward_train_and_eval
 
 NAMES = ("alexnet_cifar", "resnet18", "vgg19_bn")
 # Only shapes and init statistics are checked, so skip XLA's expensive optimisations: the
@@ -145,15 +146,7 @@ def _run(name: str, channels: int):
   @functools.partial(jax.jit, compiler_options=FAST_COMPILE)
   def run(x):
     variables = _init(model, x)
-
-    def train(seed):
-      return model.apply(variables, x, train=True, mutable=["batch_stats"],
-                         rngs={"dropout": jax.random.key(seed)})
-
-    (train_a, updates), (train_b, _) = train(3), train(4)
-    eval_a = model.apply(variables, x, train=False)
-    eval_b = model.apply(variables, x, train=False, rngs={"dropout": jax.random.key(5)})
-    return variables, updates, (train_a, train_b), (eval_a, eval_b)
+    return variables, *forward_train_and_eval(model, variables, x)
 
   return run(x)
 
