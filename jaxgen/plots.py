@@ -81,6 +81,18 @@ def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
   plt.close(fig)
 
 
+# The per-layer metrics that get a figure: y-axis label and plot_per_layer options.
+PER_LAYER_FIGURES = {
+    "layer_rotation": ("cosine distance to initialisation",
+                       {"start_at_zero": True, "ylim": (0, 1)}),
+    "projection_mass": ("fraction of filters with projection <= 0", {"ylim": (0, 1)}),
+    "relative_weight_change": ("relative weight change per epoch", {}),
+    "forward_correlation": ("mean correlation of output channels", {"ylim": (-1, 1)}),
+    "backward_correlation": ("mean correlation of input channels", {"ylim": (-1, 1)}),
+    "kernel_correlation": ("mean correlation of kernels", {"ylim": (-1, 1)}),
+}
+
+
 def plot_run(workdir: str) -> list[str]:
   """Draws every figure the run's logs support into `workdir/figures`; returns their paths."""
   rows = read_metrics(workdir)
@@ -90,16 +102,8 @@ def plot_run(workdir: str) -> list[str]:
   if rows:
     written.append(os.path.join(figures, "learning_curves.png"))
     plot_learning_curves(rows, written[-1])
-  if layer_keys(rows, "layer_rotation"):
-    written.append(os.path.join(figures, "layer_rotation.png"))
-    plot_per_layer(rows, "layer_rotation", written[-1],
-                   "cosine distance to initialisation", start_at_zero=True, ylim=(0, 1))
-  if layer_keys(rows, "projection_mass"):
-    written.append(os.path.join(figures, "projection_mass.png"))
-    plot_per_layer(rows, "projection_mass", written[-1],
-                   "fraction of filters with projection <= 0", ylim=(0, 1))
-  if layer_keys(rows, "relative_weight_change"):
-    written.append(os.path.join(figures, "relative_weight_change.png"))
-    plot_per_layer(rows, "relative_weight_change", written[-1],
-                   "relative weight change per epoch")
+  for metric, (ylabel, options) in PER_LAYER_FIGURES.items():
+    if layer_keys(rows, metric):
+      written.append(os.path.join(figures, f"{metric}.png"))
+      plot_per_layer(rows, metric, written[-1], ylabel, **options)
   return written

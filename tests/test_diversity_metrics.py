@@ -1,5 +1,7 @@
 """Blumenfeld et al.'s weight correlations, against numpy's corrcoef and hand-built kernels."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -76,7 +78,7 @@ def test_more_than_5000_units_are_subsampled_reproducibly():
 
 def test_correlations_are_logged_per_layer(tiny_config, tmp_path):
   config = tiny_config(**{"metrics.names": ("forward_correlation", "backward_correlation",
-                                            "kernel_correlation")})
+                                            "kernel_correlation"), "logging.figures": True})
   result = train.train_and_evaluate(config, str(tmp_path))
   row = result.final[(0, "train")]
   params = jax.tree.map(lambda x: x[0], result.state.params)
@@ -85,6 +87,9 @@ def test_correlations_are_logged_per_layer(tiny_config, tmp_path):
       float(expected["Dense_0/kernel"]), abs=1e-6)
   assert row["kernel_correlation/Dense_1/kernel"] == 1.0  # One tap per (out, in) pair.
   assert METRICS.get("forward_correlation").reference == "none"
+  assert sorted(os.listdir(tmp_path / "figures")) == [
+      "backward_correlation.png", "forward_correlation.png", "kernel_correlation.png",
+      "learning_curves.png"]
 
 
 def test_identical_non_constant_rows_never_exceed_one():
