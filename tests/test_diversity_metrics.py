@@ -28,7 +28,7 @@ def test_mean_pairwise_correlation_matches_corrcoef_with_nan_as_one():
   assert float(mean_pairwise_correlation(jnp.asarray(rows))) == pytest.approx(
       _reference(rows), abs=1e-6)
   assert float(mean_pairwise_correlation(jnp.zeros((4, 9)))) == 1.0
-  assert float(mean_pairwise_correlation(jnp.ones((1, 9)))) == 1.0
+  assert np.isnan(float(mean_pairwise_correlation(jnp.ones((1, 9)))))  # No pair.
 
 
 def test_rows_follow_the_pytorch_layout_of_units():
@@ -66,6 +66,11 @@ def test_symmetric_kernels_are_fully_correlated_and_random_ones_are_not():
   assert float(diversity(backward)) == -np.inf
   assert float(diversity({"c": backward["c/kernel"]})) == pytest.approx(
       0.5 * np.log(1 - float(backward["c/kernel"]) ** 2))
+  # A first layer on 1-channel images has one backward row: undefined, left out of the sum.
+  one_channel = weight_correlations({"a": {"kernel": random[:, :, :1, :]}}, "backward")
+  assert np.isnan(float(one_channel["a/kernel"]))
+  assert float(diversity({**one_channel, "c": backward["c/kernel"]})) == pytest.approx(
+      float(diversity({"c": backward["c/kernel"]})))
 
 
 def test_more_than_5000_units_are_subsampled_reproducibly():

@@ -1,11 +1,18 @@
 """The feature-diversity study: its configs, and symmetry breaking in a short CPU run."""
 
+import json
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from configs.diversity import base, constnet, leakynet, mnist_cpu
-from jaxgen import train
+from jaxgen import run_log, train
+from jaxgen.analysis import diversity as diversity_analysis
 from jaxgen.config_loading import apply_overrides
 from jaxgen.config_validation import validate_config
 from jaxgen.models.diversity import LEAKYNET_EXPERIMENTS
@@ -73,3 +80,38 @@ def test_deterministic_constnet_stays_symmetric_and_dropout_breaks_it(tmp_path):
              if k.startswith("forward_correlation/") and "_conv/" in k)
   broken = _channel_asymmetry(dropout)
   assert all(value > 0.0 for name, value in broken.items() if name != "layer000_conv")
+
+
+def _fake_run(workdir, backward_last):
+  """Two epochs of one seed; layer b has a single input channel (its backward is "nan")."""
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, run_log.CONFIG_FILE), "w") as f:
+    json.dump({"seeds": [0]}, f)
+  rows = []
+  for epoch, backward in ((1, 0.9), (2, backward_last)):
+    rows.append({"seed": 0, "split": "train", "step": epoch, "epoch": float(epoch),
+                 "accuracy": 0.5 * epoch, "forward_correlation/a/kernel": 0.8 / epoch,
+                 "forward_correlation/b/kernel": 0.4, "backward_correlation/a/kernel": backward,
+                 "backward_correlation/b/kernel": "nan"})
+    rows.append({"seed": 0, "split": "test", "step": epoch, "epoch": float(epoch),
+                 "accuracy": 0.4 * epoch})
+  with open(os.path.join(workdir, run_log.METRICS_FILE), "w") as f:
+    f.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def test_diversity_analysis_summarises_each_run_and_draws_the_panels(tmp_path):
+  _fake_run(tmp_path / "runs" / "broken", 0.6)
+  _fake_run(tmp_path / "runs" / "symmetric", 1.0)
+  rows = [r for r in run_log.read_metrics(str(tmp_path / "runs" / "broken"))
+          if r["split"] == "train"]
+  summary = diversity_analysis.correlation_summary(rows)
+  assert summary["forward_first"] == pytest.approx(0.6) and summary["forward_last"] == (
+      pytest.approx(0.4))
+  assert summary["backward_last"] == pytest.approx(0.6)  # Layer b is undefined: left out.
+  assert summary["diversity"] == pytest.approx(0.5 * np.log(1 - 0.36))
+  out = tmp_path / "c.png"
+  completed = subprocess.run(
+      [sys.executable, "-m", "jaxgen.analysis.diversity", str(tmp_path / "runs"),
+       f"--out={out}"], capture_output=True, text=True, check=True)
+  assert "0.900 -> 0.600" in completed.stdout and "-inf" in completed.stdout
+  assert out.stat().st_size > 0

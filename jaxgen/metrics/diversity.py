@@ -39,14 +39,15 @@ def mean_pairwise_correlation(rows: jnp.ndarray, max_rows: int = MAX_ROWS,
     key: PRNG key of that subset (default: a fixed key).
 
   Returns:
-    A scalar in [-1, 1]; 1 when fewer than two rows (no pair) or when every row is constant.
+    A scalar in [-1, 1]; 1 when every row is constant; NaN when there are fewer than two rows
+    (no pair: e.g. the backward measure of a first layer on 1-channel images).
   """
   if rows.shape[0] > max_rows:
     key = jax.random.key(0) if key is None else key
     rows = rows[jax.random.permutation(key, rows.shape[0])[:max_rows]]
   units = rows.shape[0]
   if units < 2:
-    return jnp.ones(())
+    return jnp.full((), jnp.nan)
   centred = rows - rows.mean(axis=1, keepdims=True)
   norms = jnp.linalg.norm(centred, axis=1)
   unit = centred / jnp.where(norms > 0, norms, 1.0)[:, None]
@@ -90,7 +91,8 @@ def diversity(backward_correlations: dict[str, jnp.ndarray]) -> jnp.ndarray:
 
   -inf when a layer's backward correlation is 1, as for the constant kernels of a ConstNet
   init; identical but non-constant rows measure 1 only up to float32 rounding, so such a
-  layer gives a large negative finite value instead.
+  layer gives a large negative finite value instead. Layers whose measure is undefined (NaN:
+  a single input channel) are left out of the sum.
   """
-  return sum(0.5 * jnp.log1p(-jnp.minimum(jnp.square(c), 1.0))
+  return sum(jnp.where(jnp.isnan(c), 0.0, 0.5 * jnp.log1p(-jnp.minimum(jnp.square(c), 1.0)))
              for c in backward_correlations.values())
