@@ -15,6 +15,28 @@ from jaxgen.run_log import read_metrics  # noqa: E402
 Rows = list[dict[str, Any]]
 
 
+def panel_grid(count: int, columns: int, panel_size: tuple[float, float],
+               **subplot_kwargs) -> tuple[plt.Figure, np.ndarray]:
+  """A figure of `count` panels, `columns` per row (fewer if there are fewer panels); the
+  unused cells of the last row are hidden. Returns (figure, 2-d array of axes)."""
+  columns = min(columns, count)
+  rows = -(-count // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(panel_size[0] * columns,
+                                                   panel_size[1] * rows),
+                           squeeze=False, **subplot_kwargs)
+  for ax in list(axes.flat)[count:]:
+    ax.set_visible(False)
+  return fig, axes
+
+
+def save_figure(fig: plt.Figure, path: str, dpi: int = 110) -> None:
+  """Lays out, writes (creating the folder) and closes `fig`."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.tight_layout()
+  fig.savefig(path, dpi=dpi)
+  plt.close(fig)
+
+
 def _seed_mean(rows: Rows, split: str, key: str) -> tuple[np.ndarray, np.ndarray]:
   """(epochs, values averaged over seeds) of `key` on `split` rows."""
   by_epoch = defaultdict(list)

@@ -54,10 +54,7 @@ def correlation_summary(rows: Rows) -> dict[str, float]:
 def plot_backward_correlations(workdirs: Sequence[str], path: str, seed: int | None = None,
                                columns: int = 4) -> None:
   """One panel per run: each layer's backward correlation against epoch."""
-  columns = min(columns, len(workdirs))
-  grid_rows = -(-len(workdirs) // columns)
-  fig, axes = plt.subplots(grid_rows, columns, figsize=(3.8 * columns, 3.0 * grid_rows),
-                           squeeze=False, sharey=True)
+  fig, axes = plots.panel_grid(len(workdirs), columns, (3.8, 3.0), sharey=True)
   for ax, workdir in zip(axes.flat, workdirs, strict=False):
     rows = _train_rows(workdir, seed)
     keys = plots.layer_keys(rows, "backward_correlation")
@@ -69,12 +66,7 @@ def plot_backward_correlations(workdirs: Sequence[str], path: str, seed: int | N
     ax.set_xlabel("epoch")
   for ax in axes[:, 0]:
     ax.set_ylabel("backward correlation")
-  for ax in list(axes.flat)[len(workdirs):]:
-    ax.set_visible(False)
-  fig.tight_layout()
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  plots.save_figure(fig, path)
 
 
 def main(argv: list[str]) -> None:

@@ -46,6 +46,7 @@ from jaxgen.metrics.hyperplanes import (  # noqa: E402
     projection_statistics,
 )
 from jaxgen.models import build_model  # noqa: E402
+from jaxgen.plots import save_figure  # noqa: E402
 
 PyTree = path_rules.PyTree
 RANDOM_DONOR = "rand"
@@ -177,7 +178,7 @@ def plot_criticality(result: dict, path: str) -> None:
   ax.set_title(f"relative test-accuracy drop (trained: {100 * result['trained_accuracy']:.1f}%)",
                fontsize=9)
   fig.colorbar(image, ax=ax)
-  _save(fig, path)
+  save_figure(fig, path)
 
 
 def plot_mass(result: dict[int, dict[str, dict]], epoch_steps: int, path: str) -> None:
@@ -197,14 +198,7 @@ def plot_mass(result: dict[int, dict[str, dict]], epoch_steps: int, path: str) -
   ax.set_ylabel("mass: fraction of filters with projection <= 0")
   if len(layers) <= 12:
     ax.legend(fontsize=7)
-  _save(fig, path)
-
-
-def _save(fig: plt.Figure, path: str) -> None:
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save_figure(fig, path)
 
 
 

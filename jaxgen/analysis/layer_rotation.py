@@ -137,8 +137,7 @@ def plot_first_layer_features(workdirs: Sequence[str], path: str,
       if r == 0:
         axes[r, c].set_title(f"unit {units[c]}", fontsize=9)
     axes[r, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-  fig.tight_layout()
-  _save(fig, path)
+  plots.save_figure(fig, path)
   return labels
 
 
@@ -237,8 +236,7 @@ def plot_sweep(results: Sequence[SeedResult], path: str, **series_kwargs) -> Non
   axes[0].set_title("runs with final train accuracy > "
                     f"{series_kwargs.get('alpha_train_threshold', ALPHA_TRAIN_THRESHOLD)}",
                     fontsize=9)
-  fig.tight_layout()
-  _save(fig, path)
+  plots.save_figure(fig, path)
 
 
 # --- Rotation curves of several runs side by side (Fig. 1 style) --------------------------
@@ -252,10 +250,7 @@ def plot_rotation_panels(workdirs: Sequence[str], path: str, columns: int = 4) -
     path: the PNG to write.
     columns: panels per row.
   """
-  columns = min(columns, len(workdirs))
-  rows = -(-len(workdirs) // columns)
-  fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.8 * rows), squeeze=False,
-                           sharey=True)
+  fig, axes = plots.panel_grid(len(workdirs), columns, (3.6, 2.8), sharey=True)
   for ax, workdir in zip(axes.flat, workdirs, strict=False):
     metrics = [r for r in run_log.read_metrics(workdir) if r["split"] == "train"]
     seed = min((r["seed"] for r in metrics), default=0)
@@ -274,16 +269,7 @@ def plot_rotation_panels(workdirs: Sequence[str], path: str, columns: int = 4) -
     ax.set_xlabel("epoch")
   for ax in axes[:, 0]:
     ax.set_ylabel("cosine distance to init")
-  for ax in list(axes.flat)[len(workdirs):]:
-    ax.set_visible(False)
-  fig.tight_layout()
-  _save(fig, path)
-
-
-def _save(fig: plt.Figure, path: str) -> None:
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  plots.save_figure(fig, path)
 
 
 # --- Command line -------------------------------------------------------------------------

@@ -172,10 +172,7 @@ def summarise(setting: Setting) -> str:
 
 def plot_curves(settings: Sequence[Setting], path: str, columns: int = 3) -> None:
   """One panel per setting: each layer's seed-averaged RWC against epoch (log scale)."""
-  columns = min(columns, len(settings))
-  grid_rows = -(-len(settings) // columns)
-  fig, axes = plt.subplots(grid_rows, columns, figsize=(4.2 * columns, 3.2 * grid_rows),
-                           squeeze=False)
+  fig, axes = plots.panel_grid(len(settings), columns, (4.2, 3.2))
   for ax, setting in zip(axes.flat, settings, strict=False):
     config = setting.config
     epochs, curves = seed_averaged_curves(setting.rows, setting.stop_epochs)
@@ -187,12 +184,7 @@ def plot_curves(settings: Sequence[Setting], path: str, columns: int = 3) -> Non
                  f"({len(config['seeds'])} seeds)", fontsize=9)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"RWC ({config['metrics']['rwc_variant']})")
-  for ax in list(axes.flat)[len(settings):]:
-    ax.set_visible(False)
-  fig.tight_layout()
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  plots.save_figure(fig, path)
 
 
 
