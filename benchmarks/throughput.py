@@ -16,8 +16,8 @@ import jax.numpy as jnp
 from absl import app, flags
 
 from jaxgen import sharding, train
-from jaxgen.config_loading import load_config
-from jaxgen.config_validation import model_kwargs
+from jaxgen.config import load_config
+from jaxgen.config.validation import model_kwargs
 from jaxgen.data.pipeline import load_dataset
 from jaxgen.models import build_model
 from jaxgen.optim.factory import build_optimizer

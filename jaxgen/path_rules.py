@@ -10,7 +10,7 @@ from typing import Any
 
 import jax
 
-from jaxgen.registry import ConfigError
+from jaxgen.config import ConfigError
 
 PyTree = Any
 
@@ -72,6 +72,11 @@ def mask(tree: PyTree, pattern: str = KERNEL_RULE) -> PyTree:
 def layer_paths(tree: PyTree, pattern: str = KERNEL_RULE) -> list[str]:
   """The paths that count as layers, in network order."""
   return [path for path in flatten(tree) if matches(pattern, path)]
+
+
+def layers(tree: PyTree, pattern: str = KERNEL_RULE) -> dict[str, Any]:
+  """{path: leaf} of the leaves that count as layers, in network order."""
+  return {path: leaf for path, leaf in flatten(tree).items() if matches(pattern, path)}
 
 
 def resolve_rules(tree: PyTree, rules: Sequence[tuple[str, Any]], field: str) -> PyTree:

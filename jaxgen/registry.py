@@ -1,37 +1,52 @@
-"""Name -> builder registries with errors that list the valid choices."""
+"""Name -> builder registries, one contract for all of them.
 
-from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+Every entry is a builder whose configurable settings are typed keyword arguments with their
+defaults beside the builder; a config section feeds them by name. The arguments a caller
+supplies at run time (a model's `num_classes`, an optimizer's learning-rate schedule, a
+metric's parameters) are the registry's `runtime_args` and never come from the config.
+
+  OPTIMIZERS = Registry("optimizer", field="optim.name", runtime_args=("learning_rate",))
+
+  @OPTIMIZERS.register("sgd")
+  def sgd(learning_rate, momentum: float = 0.9, nesterov: bool = False): ...
+
+  OPTIMIZERS.build("sgd", config.optim, learning_rate=schedule)  # momentum from config.optim
+"""
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from jaxgen.config.errors import ConfigError
 
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
-  """A configuration value is invalid; the message names the field and the choices."""
-
-
 class Registry(Generic[T]):
-  """Maps names to objects (usually builders); `get` fails with the list of choices.
+  """Maps names to builders; `get` and `build` fail with the list of valid choices.
 
-  Example:
-    MODELS = Registry("model", field="model.name")
-
-    @MODELS.register("mlp")
-    def mlp(num_classes, **kw): ...
+  Attributes:
+    kind: what an entry is, for messages ("model").
+    field: the config field that names an entry ("model.name").
+    runtime_args: builder arguments supplied by the caller, not by the config.
   """
 
-  def __init__(self, kind: str, field: str):
+  def __init__(self, kind: str, field: str, runtime_args: Sequence[str] = ()):
     self.kind = kind
     self.field = field
+    self.runtime_args = tuple(runtime_args)
     self._entries: dict[str, T] = {}
+    self._metadata: dict[str, dict[str, Any]] = {}
 
-  def register(self, name: str) -> Callable[[T], T]:
-    """Decorator registering `obj` under `name`."""
+  def register(self, name: str, **metadata: Any) -> Callable[[T], T]:
+    """Decorator registering a builder under `name`, with optional metadata (e.g. which
+    reference parameters a metric compares against)."""
 
     def decorator(obj: T) -> T:
       if name in self._entries:
         raise ValueError(f"{self.kind} {name!r} is registered twice")
       self._entries[name] = obj
+      self._metadata[name] = metadata
       return obj
 
     return decorator
@@ -44,7 +59,63 @@ class Registry(Generic[T]):
           f"valid choices: {', '.join(self.names())}")
     return self._entries[name]
 
+  def metadata(self, name: str) -> dict[str, Any]:
+    """The metadata `name` was registered with."""
+    self.get(name)
+    return self._metadata[name]
+
+  def arguments(self, name: str) -> dict[str, inspect.Parameter]:
+    """The builder's config arguments (every parameter but the runtime ones), by name."""
+    parameters = inspect.signature(self.get(name)).parameters
+    return {key: p for key, p in parameters.items()
+            if key not in self.runtime_args and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+  def defaults(self) -> dict[str, Any]:
+    """The default of every config argument of every entry (the config schema of this
+    registry's fields). Raises ValueError where two entries disagree on a default."""
+    merged: dict[str, Any] = {}
+    for name in self.names():
+      for key, parameter in self.arguments(name).items():
+        if parameter.default is inspect.Parameter.empty:
+          continue
+        if key in merged and merged[key] != parameter.default:
+          raise ValueError(f"{self.kind} {name!r} gives {key} the default "
+                           f"{parameter.default!r}; another entry gives {merged[key]!r}")
+        merged[key] = parameter.default
+    return merged
+
+  def kwargs(self, name: str, section: Mapping[str, Any]) -> dict[str, Any]:
+    """The builder's config arguments found in `section`."""
+    return {key: section[key] for key in self.arguments(name) if key in section}
+
+  def build(self, name: str, section: Mapping[str, Any], /, *args: Any, **runtime: Any) -> Any:
+    """Calls the builder of `name` with its config arguments read from `section` (those the
+    section lacks keep the builder's defaults) and the caller's runtime arguments."""
+    return self.get(name)(*args, **runtime, **self.kwargs(name, section))
+
+  def check_arguments(self, name: str, section: Mapping[str, Any], prefix: str,
+                      shared: Sequence[str] = (), strict: bool = False) -> None:
+    """Raises ConfigError for a field of `section` that configures nothing.
+
+    Args:
+      name: the chosen entry.
+      section: the config section that feeds it.
+      prefix: the section's dotted path, for messages ("optim").
+      shared: fields of the section that are not builder arguments (its own settings).
+      strict: only the chosen entry's arguments are allowed (a model section); otherwise
+        any entry's (a section that holds every optimizer's settings).
+    """
+    names = [name] if strict else self.names()
+    known = set(shared) | {key for n in names for key in self.arguments(n)}
+    for key in section:
+      if key not in known:
+        scope = f"{self.kind} {name!r}" if strict else f"any {self.kind}"
+        valid = sorted(known - set(shared)) if strict else sorted(known)
+        raise ConfigError(f"config.{prefix}.{key} is not an argument of {scope}; valid "
+                          f"arguments: {', '.join(valid)}")
+
   def names(self) -> list[str]:
+    """The registered names, sorted."""
     return sorted(self._entries)
 
   def __contains__(self, name: str) -> bool:

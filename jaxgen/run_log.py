@@ -12,29 +12,10 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import ml_collections
+from jaxgen.config.saved import CONFIG_FILE, has_run_config
 
 METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"  # Written when a run finishes.
-
-
-def config_to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """A JSON-compatible dict of the config (tuples become lists)."""
-  return json.loads(config.to_json())
-
-
-def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
-  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-    json.dump(config_to_dict(config), f, indent=2, sort_keys=True)
-
-
-def read_config(workdir: str) -> dict[str, Any] | None:
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
 
 
 def write_summary(workdir: str, summary: dict[str, Any]) -> None:
@@ -75,12 +56,12 @@ def run_dirs(paths: Sequence[str]) -> list[str]:
   """
   runs = []
   for path in paths:
-    if read_config(path) is not None:
+    if has_run_config(path):
       runs.append(path)
       continue
     children = sorted(os.path.join(path, name) for name in os.listdir(path))
     runs.extend(child for child in children
-                if os.path.isdir(child) and read_config(child) is not None)
+                if os.path.isdir(child) and has_run_config(child))
   if not runs:
     raise ValueError(f"no run (a directory with {CONFIG_FILE}) in {list(paths)}")
   return runs

@@ -149,7 +149,8 @@ def measure_step(state: TrainState, *,
   count = jnp.maximum(sums["count"], 1.0)
   values = {"loss": sums["loss"] / count, "accuracy": sums["correct"] / count}
   for name in config.metrics.names:
-    per_layer = metrics_lib.METRICS.get(name)(
-        state.params, state.initial_params, state.previous_params, config.metrics)
+    reference = {"initial": state.initial_params, "previous": state.previous_params,
+                 None: None}[metrics_lib.METRICS.metadata(name)["reference"]]
+    per_layer = metrics_lib.METRICS.build(name, config.metrics, state.params, reference)
     values.update({f"{name}/{path}": value for path, value in per_layer.items()})
   return state.replace(previous_params=state.params, train_sums=zero_sums()), values

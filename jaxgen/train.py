@@ -24,26 +24,15 @@ import tqdm
 from absl import logging
 
 from jaxgen import checkpoints, plots, run_log, sharding, steps
-from jaxgen.config_loading import apply_overrides
-from jaxgen.config_validation import model_kwargs, validate_config
+from jaxgen import config as config_lib
+from jaxgen.config import ConfigError
+from jaxgen.config.validation import model_kwargs
 from jaxgen.data.augment import prepare_inputs
 from jaxgen.data.pipeline import load_dataset, padded_batches
 from jaxgen.models import build_model
 from jaxgen.optim.factory import build_optimizer
-from jaxgen.registry import ConfigError
 from jaxgen.stopping import SeedStop, StoppingTracker
 from jaxgen.train_state import TrainState, init_state
-
-# Fields that may change when a run is resumed: extending a run or changing how it reports.
-RESUMABLE_CHANGES = ("train.num_epochs", "logging.")
-# Config fields added after runs were first saved, with the value that reproduces the older
-# behaviour: a saved config.json without one of them is read as having this value, so runs
-# started by an older jaxgen can still be resumed (or skipped as finished by launch/).
-ADDED_FIELDS = {
-    "data.resize": 0, "data.mean": [], "data.std": [], "optim.gradient_noise": 0.0,
-    "train.shuffle": True, "train.eval_top_k": [], "train.stop.target_test_accuracy": 0.0,
-    "metrics.projection_with_linear": False,
-}
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -65,43 +54,6 @@ class RunResult:
   final: dict[tuple[int, str], dict[str, Any]]
   stopped: dict[int, SeedStop]
   jitted: dict[str, Any]
-
-
-def load_run_config(workdir: str) -> ml_collections.ConfigDict:
-  """A run's saved config, with fields added since it was written at their ADDED_FIELDS values
-  (for analysis code that reads old runs)."""
-  config = ml_collections.ConfigDict(run_log.read_config(workdir))
-  flat = _flatten(config.to_dict())
-  apply_overrides(config, {k: v for k, v in ADDED_FIELDS.items() if k not in flat})
-  return config
-
-
-def check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None:
-  """Raises ConfigError if `workdir` holds a run of a config that differs from `config` in
-  more than `RESUMABLE_CHANGES`."""
-  saved = run_log.read_config(workdir)
-  if saved is None:
-    return
-  flat_saved = {**ADDED_FIELDS, **_flatten(saved)}
-  flat_new = _flatten(run_log.config_to_dict(config))
-  changed = sorted(key for key in flat_saved.keys() | flat_new.keys()
-                   if flat_saved.get(key) != flat_new.get(key)
-                   and not key.startswith(RESUMABLE_CHANGES))
-  if changed:
-    details = "; ".join(f"config.{k}: {flat_saved.get(k)!r} -> {flat_new.get(k)!r}"
-                        for k in changed)
-    raise ConfigError(f"workdir {workdir} holds a run with a different config ({details}). "
-                      "Use a new --workdir, or the same config to resume.")
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f"{prefix}{key}."))
-    else:
-      flat[f"{prefix}{key}"] = value
-  return flat
 
 
 def _is_log_step(step: int, steps_per_epoch: int, total_steps: int,
@@ -194,9 +146,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
     TrainingDivergedError: when the train loss becomes NaN/inf (the checkpoints written
       before stay intact).
   """
-  validate_config(config)
+  config_lib.validate(config)
   os.makedirs(workdir, exist_ok=True)
-  check_resume_config(workdir, config)
+  config_lib.check_resume(workdir, config)
   seeds = list(config.seeds)
 
   dataset = load_dataset(config.data)
@@ -226,7 +178,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
                for name, split in dataset.eval_splits().items()}
 
   state = init_fn(jnp.asarray(seeds, jnp.int32))
-  run_log.write_config(workdir, config)
+  config_lib.write_run_config(workdir, config)
   manager = checkpoints.make_manager(workdir, config, steps_per_epoch)
   start_step = manager.latest_step()
   if start_step is None:

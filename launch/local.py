@@ -16,10 +16,8 @@ import sys
 
 from absl import app, flags
 
-from jaxgen.config_loading import load_config
-from jaxgen.registry import ConfigError
+from jaxgen.config import ConfigError, check_resume, load_config
 from jaxgen.run_log import SUMMARY_FILE
-from jaxgen.train import check_resume_config
 from launch.sweep import Run, expand
 
 FLAGS = flags.FLAGS
@@ -44,7 +42,7 @@ def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
   workdir = os.path.join(root, run.name)
   if os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
     try:
-      check_resume_config(workdir, load_config(config_path, run.overrides))
+      check_resume(workdir, load_config(config_path, run.overrides))
     except ConfigError as error:
       print(f"{run.name}: finished with another config; delete it to re-run. {error}",
             file=sys.stderr)

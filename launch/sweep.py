@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from jaxgen.config_loading import load_module
+from jaxgen.config import load_module
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ import jax
 import pytest
 
 from configs import default
-from jaxgen.config_loading import apply_overrides
+from jaxgen.config import apply_overrides
 
 # Repeated compiles of the same tiny programs across tests hit this cache.
 jax.config.update("jax_compilation_cache_dir",

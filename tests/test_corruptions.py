@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from jaxgen.config import ConfigError
 from jaxgen.data import corruptions
 from jaxgen.data.corruptions import CORRUPTIONS, corrupt, corrupt_labels
-from jaxgen.registry import ConfigError
 
 NUM_CLASSES = 10
 

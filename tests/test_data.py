@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from jaxgen.config import ConfigError
 from jaxgen.data import augment, pipeline, preprocess, sources
 from jaxgen.data.sources import DATASETS, RawDataset
-from jaxgen.registry import ConfigError
 from tests.conftest import make_tiny_config
 
 # A test-only source: 3 classes x 20 train (3 x 4 test) float images of 4x4x2. Pixel (0, 0)

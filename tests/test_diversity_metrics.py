@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxgen import train
-from jaxgen.metrics import METRICS, diversity, weight_correlations
+from jaxgen.metrics import METRICS, diversity_score, weight_correlations
 from jaxgen.metrics.diversity import mean_pairwise_correlation, unit_rows
 
 
@@ -63,14 +63,14 @@ def test_symmetric_kernels_are_fully_correlated_and_random_ones_are_not():
     assert float(values["a/kernel"]) == float(values["b/kernel"]) == 1.0
     assert abs(float(values["c/kernel"])) < 0.05
   backward = weight_correlations(params, "backward")
-  assert float(diversity(backward)) == -np.inf
-  assert float(diversity({"c": backward["c/kernel"]})) == pytest.approx(
+  assert float(diversity_score(backward)) == -np.inf
+  assert float(diversity_score({"c": backward["c/kernel"]})) == pytest.approx(
       0.5 * np.log(1 - float(backward["c/kernel"]) ** 2))
   # A first layer on 1-channel images has one backward row: undefined, left out of the sum.
   one_channel = weight_correlations({"a": {"kernel": random[:, :, :1, :]}}, "backward")
   assert np.isnan(float(one_channel["a/kernel"]))
-  assert float(diversity({**one_channel, "c": backward["c/kernel"]})) == pytest.approx(
-      float(diversity({"c": backward["c/kernel"]})))
+  assert float(diversity_score({**one_channel, "c": backward["c/kernel"]})) == pytest.approx(
+      float(diversity_score({"c": backward["c/kernel"]})))
 
 
 def test_more_than_5000_units_are_subsampled_reproducibly():
@@ -91,7 +91,7 @@ def test_correlations_are_logged_per_layer(tiny_config, tmp_path):
   assert row["backward_correlation/Dense_0/kernel"] == pytest.approx(
       float(expected["Dense_0/kernel"]), abs=1e-6)
   assert row["kernel_correlation/Dense_1/kernel"] == 1.0  # One tap per (out, in) pair.
-  assert METRICS.get("forward_correlation").reference == "none"
+  assert METRICS.metadata("forward_correlation")["reference"] is None
   assert sorted(os.listdir(tmp_path / "figures")) == [
       "backward_correlation.png", "forward_correlation.png", "kernel_correlation.png",
       "learning_curves.png"]
@@ -101,4 +101,4 @@ def test_identical_non_constant_rows_never_exceed_one():
   rows = jnp.tile(jax.random.normal(jax.random.key(3), (1, 9)), (640, 1))
   value = float(mean_pairwise_correlation(rows))
   assert value <= 1.0 and value == pytest.approx(1.0, abs=1e-5)
-  assert not np.isnan(float(diversity({"a": jnp.asarray(1.0000012)})))
+  assert not np.isnan(float(diversity_score({"a": jnp.asarray(1.0000012)})))

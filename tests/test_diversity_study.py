@@ -13,8 +13,9 @@ import pytest
 from configs.diversity import base, constnet, leakynet, mnist_cpu
 from jaxgen import run_log, train
 from jaxgen.analysis import diversity as diversity_analysis
-from jaxgen.config_loading import apply_overrides
-from jaxgen.config_validation import validate_config
+from jaxgen.config import apply_overrides
+from jaxgen.config.saved import CONFIG_FILE
+from jaxgen.config.validation import validate_config
 from jaxgen.models.diversity import LEAKYNET_EXPERIMENTS
 from launch import sweep
 
@@ -85,7 +86,7 @@ def test_deterministic_constnet_stays_symmetric_and_dropout_breaks_it(tmp_path):
 def _fake_run(workdir, backward_last):
   """Two epochs of one seed; layer b has a single input channel (its backward is "nan")."""
   os.makedirs(workdir)
-  with open(os.path.join(workdir, run_log.CONFIG_FILE), "w") as f:
+  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
     json.dump({"seeds": [0]}, f)
   rows = []
   for epoch, backward in ((1, 0.9), (2, backward_last)):

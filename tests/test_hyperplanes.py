@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgen import run_log, train
+from jaxgen import train
+from jaxgen.config import read_run_config
 from jaxgen.metrics import (
     METRICS,
     distance_from_init,
@@ -90,5 +91,5 @@ def test_projection_mass_is_logged_per_layer_during_training(tiny_config, tmp_pa
     assert row[f"projection_mean/{layer}"] == pytest.approx(float(stats[layer]["mean"]),
                                                             rel=1e-5)
   assert (tmp_path / "figures" / "projection_mass.png").exists()
-  assert METRICS.get("projection_mass").reference == "none"
-  assert run_log.read_config(str(tmp_path))["metrics"]["projection_with_linear"]
+  assert METRICS.metadata("projection_mass")["reference"] is None
+  assert read_run_config(str(tmp_path)).metrics.projection_with_linear

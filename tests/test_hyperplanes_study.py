@@ -6,7 +6,7 @@ import pytest
 from configs.hyperplanes import base, cifar10, cifar100, mlp_supplement, mnist, mnist_cpu
 from jaxgen import checkpoints, train
 from jaxgen.analysis import hyperplanes as analysis
-from jaxgen.config_validation import validate_config
+from jaxgen.config.validation import validate_config
 from jaxgen.metrics.hyperplanes import NET
 
 

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from jaxgen import run_log
+from jaxgen.config import read_run_config
 from launch import local, sweep
 
 SWEEP = "configs/backbone/mlp_lr_sweep.py"
@@ -50,7 +51,7 @@ def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
   for run in runs:
     workdir = os.path.join(root, run.name)
     assert os.path.exists(os.path.join(workdir, run_log.SUMMARY_FILE))
-    assert run_log.read_config(workdir)["optim"]["learning_rate"] == run.overrides[
+    assert read_run_config(workdir)["optim"]["learning_rate"] == run.overrides[
         "optim.learning_rate"]
   # A finished run is not started again: its log file is not appended to.
   log = os.path.join(root, runs[0].name, "log.txt")

@@ -8,17 +8,17 @@ import numpy as np
 import optax
 import pytest
 
+from jaxgen.config import ConfigError
 from jaxgen.optim.layca import (
-    add_keras_l2,
-    keras_base_step,
-    keras_l2_to_decoupled,
-    layca,
-    rotation_to_rate,
-    scale_by_layca,
-    sgd_normalized,
+  add_keras_l2,
+  keras_base_step,
+  keras_l2_to_decoupled,
+  layca,
+  rotation_to_rate,
+  scale_by_layca,
+  sgd_normalized,
 )
 from jaxgen.optim.multipliers import multiplier_tree
-from jaxgen.registry import ConfigError
 
 RHO = 3.0**-3
 KERNELS = ("Conv_0/kernel", "Dense_0/kernel")

@@ -19,11 +19,10 @@ from ml_collections import config_flags
 from configs.layer_rotation import base
 from jaxgen import checkpoints, run_log, train
 from jaxgen.analysis import layer_rotation as analysis
-from jaxgen.config_loading import apply_overrides
-from jaxgen.config_validation import validate_config
+from jaxgen.config import ConfigError, apply_overrides, write_run_config
+from jaxgen.config.validation import validate_config
 from jaxgen.metrics import METRICS, layer_rotation, step_rotation
 from jaxgen.optim.factory import build_optimizer, decoupled_weight_decay, recorded_layca_rates
-from jaxgen.registry import ConfigError
 from launch import sweep
 
 CONFIG_DIR = "configs/layer_rotation"
@@ -176,7 +175,7 @@ def test_step_rotation_is_the_cosine_distance_and_stays_precise_for_tiny_angles(
         expected, rel=0.02, abs=1e-6)
   zero = {"Dense_0": {"kernel": jnp.zeros((64, 32)), "bias": jnp.zeros(32)}}
   assert float(step_rotation(zero, previous)["Dense_0/kernel"]) == 0.0
-  assert METRICS.get("step_rotation").reference == "previous"
+  assert METRICS.metadata("step_rotation")["reference"] == "previous"
 
 
 def _write_rows(workdir, rows: list[dict]) -> None:
@@ -263,7 +262,7 @@ def _fake_run(workdir, alpha: float, lr: float, train_acc: float, test_accs: lis
   config.seeds = seeds
   config.optim.alpha, config.optim.learning_rate = alpha, lr
   os.makedirs(workdir, exist_ok=True)
-  run_log.write_config(str(workdir), config)
+  write_run_config(str(workdir), config)
   rows = []
   for seed in seeds:
     for epoch, test in enumerate(test_accs, start=1):
@@ -287,7 +286,7 @@ def test_sweep_series_filters_alpha_runs_by_train_accuracy_and_groups_rho_runs(t
   _fake_run(root / "c", 0.0, 3.0**-3, 1.0, [0.5, 0.88])
   _fake_run(root / "d", 0.0, 3.0**-5, 0.5, [0.4, 0.60])  # Kept in the ρ panel (threshold 0).
   os.makedirs(root / "unfinished")
-  run_log.write_config(str(root / "unfinished"), base.get_config())
+  write_run_config(str(root / "unfinished"), base.get_config())
   results = analysis.collect_sweep(str(root))
   assert len(results) == 4
   series = analysis.sweep_series(results)

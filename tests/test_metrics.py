@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgen.config import ConfigError
 from jaxgen.metrics import METRICS, layer_rotation, relative_weight_change
-from jaxgen.registry import ConfigError
 from tests.conftest import make_tiny_config
 
 
@@ -137,8 +137,9 @@ def test_unknown_rwc_variant_raises_naming_the_config_field():
 def test_registered_metrics_compare_against_initial_resp_previous_parameters():
   config = make_tiny_config().metrics
   config.rwc_variant = "elementwise_mean"
-  unrelated = _tree([[5.0, 5.0], [5.0, 5.0]], [1.0, 1.0])
-  rotation = METRICS.get("layer_rotation")(AFTER, BEFORE, unrelated, config)
-  change = METRICS.get("relative_weight_change")(AFTER, unrelated, BEFORE, config)
+  assert METRICS.metadata("layer_rotation")["reference"] == "initial"
+  assert METRICS.metadata("relative_weight_change")["reference"] == "previous"
+  rotation = METRICS.build("layer_rotation", config, AFTER, BEFORE)
+  change = METRICS.build("relative_weight_change", config, AFTER, BEFORE)
   assert _as_floats(rotation) == pytest.approx(ROTATION, rel=1e-6)
   assert _as_floats(change) == pytest.approx(ELEMENTWISE_MEAN, rel=1e-6)

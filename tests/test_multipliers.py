@@ -6,9 +6,9 @@ import numpy as np
 import optax
 import pytest
 
+from jaxgen.config import ConfigError
 from jaxgen.optim.multipliers import alpha_multipliers, layerwise_multipliers, multiplier_tree
 from jaxgen.path_rules import flatten
-from jaxgen.registry import ConfigError
 
 
 def _params() -> dict:

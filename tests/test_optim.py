@@ -6,9 +6,9 @@ import numpy as np
 import optax
 import pytest
 
+from jaxgen.config import ConfigError
 from jaxgen.optim.factory import build_optimizer, decoupled_weight_decay
 from jaxgen.optim.schedules import build_schedule
-from jaxgen.registry import ConfigError
 from tests.conftest import make_tiny_config
 
 STEPS_PER_EPOCH = 10

@@ -12,8 +12,9 @@ from ml_collections import config_flags
 from configs.randomization import base
 from jaxgen import run_log, train
 from jaxgen.analysis import randomization
-from jaxgen.config_loading import load_module
-from jaxgen.config_validation import validate_config
+from jaxgen.config import load_module, write_run_config
+from jaxgen.config import to_dict as config_to_dict
+from jaxgen.config.validation import validate_config
 from jaxgen.data.pipeline import load_dataset
 from launch import sweep
 
@@ -111,7 +112,7 @@ def _write_run(root, name: str, kind: str, seeds: tuple[int, ...], losses: dict,
   config.seeds = seeds
   config.data.corruption.kind = kind
   config.data.corruption.level = level
-  run_log.write_config(workdir, config)
+  write_run_config(workdir, config)
   log = run_log.RunLog(workdir, 0, tensorboard=False)
   for seed, curve in losses.items():
     for step, loss in curve.items():
@@ -194,7 +195,7 @@ def test_analyse_draws_three_figures_and_writes_the_table(synthetic_sweep, tmp_p
 
 
 def test_model_label_shows_builder_arguments():
-  config = run_log.config_to_dict(_module(f"{CONFIG_DIR}/mnist_cpu.py").get_config())
+  config = config_to_dict(_module(f"{CONFIG_DIR}/mnist_cpu.py").get_config())
   assert randomization.model_label(config) == "mlp_1x512(width=64)"
 
 

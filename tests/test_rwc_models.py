@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from jaxgen.models import build_model
-from jaxgen.models.rwc import CifarResNet, torch_conv
+from jaxgen.models.rwc import CifarResNet
+from jaxgen.models.torch_layers import torch_conv
 from jaxgen.path_rules import flatten, layer_paths
 from tests.conftest import forward_train_and_eval
 

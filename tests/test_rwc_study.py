@@ -11,7 +11,8 @@ import pytest
 from configs.rwc import base, cifar10, cifar100, fashion_mnist, mnist
 from jaxgen import checkpoints, path_rules, run_log, train
 from jaxgen.analysis import rwc
-from jaxgen.config_validation import validate_config
+from jaxgen.config.saved import CONFIG_FILE
+from jaxgen.config.validation import validate_config
 from jaxgen.models import build_model
 from launch import sweep
 
@@ -74,7 +75,7 @@ def _write_run(workdir, seeds, curves, stopped=None):
   os.makedirs(workdir)
   config = {"model": {"name": "alexnet_cifar"}, "data": {"name": "mnist"}, "seeds": seeds,
             "metrics": {"rwc_variant": "l1_ratio"}}
-  with open(os.path.join(workdir, run_log.CONFIG_FILE), "w") as f:
+  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
     json.dump(config, f)
   rows = []
   for seed in seeds:

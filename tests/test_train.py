@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from jaxgen import checkpoints, run_log, steps, train
-from jaxgen.registry import ConfigError
+from jaxgen.config import ConfigError
 
 
 def _params(result, seed_index=0):

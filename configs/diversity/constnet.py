@@ -18,7 +18,7 @@ Runtime: not measured here (no CIFAR-10 or GPU on the machine this was written o
 import ml_collections
 
 from configs.diversity import base
-from jaxgen.config_loading import apply_overrides
+from jaxgen.config import apply_overrides
 
 EPOCHS = 300
 GRADIENT_NOISE = 1e-6

@@ -33,7 +33,7 @@ are unknown, so the default here is no early stopping (`train.stop.target_test_a
 import ml_collections
 
 from configs import default
-from jaxgen.config_loading import apply_overrides
+from jaxgen.config import apply_overrides
 
 ARCHITECTURES = ("resnet18", "vgg19_bn", "alexnet_cifar")
 DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist")

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from jaxgen import plots, run_log  # noqa: E402
-from jaxgen.metrics.diversity import diversity  # noqa: E402
+from jaxgen.metrics.diversity import diversity_score  # noqa: E402
 
 Rows = list[dict]
 
@@ -47,7 +47,8 @@ def correlation_summary(rows: Rows) -> dict[str, float]:
       # Undefined layers (one unit) are logged as "nan" and left out of the mean.
       summary[f"{kind}_{label}"] = float(np.nanmean([float(row[k]) for k in keys]))
   backward = plots.layer_keys(rows, "backward_correlation")
-  summary["diversity"] = float(diversity({k: jnp.asarray(float(rows[-1][k])) for k in backward}))
+  last = {k: jnp.asarray(float(rows[-1][k])) for k in backward}
+  summary["diversity"] = float(diversity_score(last))
   return summary
 
 

@@ -34,16 +34,17 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from jaxgen import checkpoints, path_rules, run_log, steps, train  # noqa: E402
-from jaxgen.config_validation import model_kwargs  # noqa: E402
+from jaxgen import checkpoints, path_rules, run_log, steps  # noqa: E402
+from jaxgen.config import read_run_config
+from jaxgen.config.validation import model_kwargs  # noqa: E402
 from jaxgen.data.augment import prepare_inputs  # noqa: E402
 from jaxgen.data.pipeline import load_dataset, padded_batches  # noqa: E402
 from jaxgen.metrics.hyperplanes import (  # noqa: E402
-    NET,
-    distance_from_init,
-    filter_projections,
-    hyperplane_layers,
-    projection_statistics,
+  NET,
+  distance_from_init,
+  filter_projections,
+  hyperplane_layers,
+  projection_statistics,
 )
 from jaxgen.models import build_model  # noqa: E402
 from jaxgen.plots import save_figure  # noqa: E402
@@ -93,7 +94,7 @@ class Run:
 
   @classmethod
   def load(cls, workdir: str) -> "Run":
-    config = train.load_run_config(workdir)
+    config = read_run_config(workdir)
     dataset = load_dataset(config.data)
     model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
     test = jax.device_put(padded_batches(dataset.test, config.train.eval_batch_size))
@@ -117,7 +118,7 @@ def projections_over_training(workdir: str, seed_index: int = 0,
                               with_linear: bool = False) -> dict[int, dict[str, dict]]:
   """{step: {layer or "net": {"mean", "mass"[, "l2_dist", "l_inf_dist"]}}} for every saved
   checkpoint; the distances are from the step-0 kernels (layers only, not "net")."""
-  layer_rule = run_log.read_config(workdir)["metrics"]["layer_rule"]
+  layer_rule = read_run_config(workdir)["metrics"]["layer_rule"]
   initial = checkpoints.load(workdir, 0, seed_index)["params"]
   _layers(initial, layer_rule, with_linear)
   result = {}
@@ -213,7 +214,7 @@ def main(argv: list[str]) -> None:
   command, workdir = argv[1:]
   with_linear = flags.FLAGS.with_linear
   if with_linear is None:
-    with_linear = run_log.read_config(workdir)["metrics"]["projection_with_linear"]
+    with_linear = read_run_config(workdir)["metrics"]["projection_with_linear"]
   out = flags.FLAGS.out or os.path.join(workdir, "figures", f"{command}.png")
   if command == "projections":
     epoch_steps = steps_per_epoch(workdir)

@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from jaxgen import checkpoints, path_rules, plots, run_log  # noqa: E402
+from jaxgen.config import read_run_config
 
 FIRST_LAYER_UNITS = (5, 6, 7, 8, 9)
 RHO_BEST = 3.0**-3  # The ρ(0) of the α grid.
@@ -109,10 +110,10 @@ def plot_first_layer_features(workdirs: Sequence[str], path: str,
   Returns:
     The row labels, top to bottom.
   """
-  runs = sorted(workdirs, key=lambda w: -run_log.read_config(w)["optim"]["learning_rate"])
+  runs = sorted(workdirs, key=lambda w: -read_run_config(w)["optim"]["learning_rate"])
   rows, labels = [], []
   for workdir in runs:
-    config = run_log.read_config(workdir)
+    config = read_run_config(workdir)
     params = checkpoints.load(workdir, seed_index=seed_index)["params"]
     seed = config["seeds"][seed_index]
     final = _final_rows(workdir).get(seed, {})
@@ -158,7 +159,7 @@ def seed_results(workdir: str, test_at: str = "final") -> list[SeedResult]:
   """
   if test_at not in TEST_AT:
     raise ValueError(f"test_at={test_at!r} is not one of {TEST_AT}")
-  config = run_log.read_config(workdir)
+  config = read_run_config(workdir)
   final = _final_rows(workdir)
   rows = run_log.read_metrics(workdir) if test_at == "best_validation" else []
   results = []

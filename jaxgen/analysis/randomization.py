@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from jaxgen import run_log  # noqa: E402
+from jaxgen.config import has_run_config, read_run_config
 
 # Display order and names of the corruption kinds (Figure 1a's legend order).
 KIND_ORDER = ("none", "partial_labels", "random_labels", "shuffled_pixels", "random_pixels",
@@ -89,7 +90,7 @@ def load_runs(sweep_dir: str) -> list[Run]:
   runs = []
   for name in sorted(os.listdir(sweep_dir)):
     workdir = os.path.join(sweep_dir, name)
-    config = run_log.read_config(workdir) if os.path.isdir(workdir) else None
+    config = read_run_config(workdir) if has_run_config(workdir) else None
     if config is not None:
       runs.append(Run(name, config, run_log.read_metrics(workdir),
                       run_log.read_summary(workdir)))

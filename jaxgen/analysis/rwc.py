@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from jaxgen import plots, run_log  # noqa: E402
+from jaxgen.config import read_run_config
 
 METRIC = "relative_weight_change"
 Rows = list[dict[str, Any]]
@@ -62,7 +63,7 @@ def pool_seeds(workdirs: Sequence[str]) -> list[Setting]:
   """
   settings: dict[str, Setting] = {}
   for workdir in workdirs:
-    config = run_log.read_config(workdir)
+    config = read_run_config(workdir)
     summary = run_log.read_summary(workdir) or {}
     stops = {int(seed): stop["epoch"] for seed, stop in summary.get("stopped", {}).items()}
     setting = settings.setdefault(_without_seeds(config), Setting(

@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from jaxgen.config import ConfigError
 from jaxgen.data import corruptions, preprocess
 from jaxgen.data.sources import DATASETS, RawDataset, stratified_holdout
-from jaxgen.registry import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)

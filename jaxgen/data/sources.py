@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jaxgen.registry import ConfigError, Registry
+from jaxgen.config import ConfigError
+from jaxgen.registry import Registry
 
 
 @dataclasses.dataclass(frozen=True)

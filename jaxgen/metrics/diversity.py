@@ -86,7 +86,7 @@ def weight_correlations(params: PyTree, kind: str,
           if path_rules.matches(layer_rule, path)}
 
 
-def diversity(backward_correlations: dict[str, jnp.ndarray]) -> jnp.ndarray:
+def diversity_score(backward_correlations: dict[str, jnp.ndarray]) -> jnp.ndarray:
   """The original's "Diversity": Σ over layers of log sqrt(1 - backward²).
 
   -inf when a layer's backward correlation is 1, as for the constant kernels of a ConstNet

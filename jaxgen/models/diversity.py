@@ -46,8 +46,8 @@ import jax.numpy as jnp
 
 from jaxgen.models.naming import LayerNamer
 from jaxgen.models.registry import MODELS
-from jaxgen.models.rwc import batch_norm as torch_batch_norm
-from jaxgen.models.rwc import torch_conv
+from jaxgen.models.torch_layers import batch_norm as torch_batch_norm
+from jaxgen.models.torch_layers import torch_conv
 
 Initializer = nn.initializers.Initializer
 ZEROS = nn.initializers.zeros

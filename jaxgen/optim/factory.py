@@ -7,10 +7,11 @@ import numpy as np
 import optax
 
 from jaxgen import path_rules, run_log
+from jaxgen.config import ConfigError
 from jaxgen.optim import layca as layca_lib
 from jaxgen.optim.multipliers import layerwise_multipliers, multiplier_tree
 from jaxgen.optim.schedules import build_schedule
-from jaxgen.registry import ConfigError, Registry
+from jaxgen.registry import Registry
 
 OPTIMIZERS: Registry = Registry("optimizer", field="optim.name")
 WEIGHT_DECAY_CONVENTIONS = ("pytorch", "keras")

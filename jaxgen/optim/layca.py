@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgen.config import ConfigError
 from jaxgen.path_rules import KERNEL_RULE, layer_paths, map_with_path, mask
-from jaxgen.registry import ConfigError
 
 PyTree = Any
 Multipliers = PyTree | Callable[[PyTree], PyTree] | None

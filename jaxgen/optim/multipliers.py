@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgen.config import ConfigError
 from jaxgen.path_rules import KERNEL_RULE, layer_paths, map_with_path, resolve_rules
-from jaxgen.registry import ConfigError
 
 PyTree = optax.Params
 Rules = Sequence[tuple[str, float]]

@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgen.registry import ConfigError, Registry
+from jaxgen.config import ConfigError
+from jaxgen.registry import Registry
 
 SCHEDULES: Registry = Registry("schedule", field="optim.schedule")
 

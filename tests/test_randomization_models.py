@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxgen.models import build_model
-from jaxgen.models.zhang2017 import local_response_norm
+from jaxgen.models.randomization import local_response_norm
 
 PARAM_COUNTS = {
     "mlp_1x512": 1_209_866,

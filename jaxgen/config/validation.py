@@ -9,6 +9,7 @@ import inspect
 import ml_collections
 
 from jaxgen import metrics, models
+from jaxgen.config import ConfigError
 from jaxgen.data import corruptions
 from jaxgen.data.pipeline import TEST_SPLIT_CHOICES
 from jaxgen.data.preprocess import NORMALIZATIONS
@@ -16,7 +17,6 @@ from jaxgen.data.sources import DATASETS
 from jaxgen.metrics import RWC_VARIANTS
 from jaxgen.optim.factory import OPTIMIZERS, WEIGHT_DECAY_CONVENTIONS
 from jaxgen.optim.schedules import SCHEDULES
-from jaxgen.registry import ConfigError
 
 PAD_MODES = ("constant", "reflect", "edge", "symmetric", "wrap")
 

@@ -42,8 +42,8 @@ import jax.numpy as jnp
 
 from jaxgen.models.naming import LayerNamer
 from jaxgen.models.registry import MODELS
-from jaxgen.models.rwc import VGG_CONV_INIT, VGG_DENSE_INIT, torch_conv
-from jaxgen.models.rwc import batch_norm as torch_batch_norm
+from jaxgen.models.torch_layers import VGG_CONV_INIT, VGG_DENSE_INIT, torch_conv
+from jaxgen.models.torch_layers import batch_norm as torch_batch_norm
 
 # torchvision VGG default init: conv kaiming_normal_(mode="fan_out", nonlinearity="relu"), i.e.
 # N(0, 2 / (kh * kw * out_channels)) untruncated; Linear N(0, 0.01); all biases 0.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxgen.models import build_model
-from jaxgen.models.gamba import VGG_CFGS, adaptive_avg_pool
+from jaxgen.models.hyperplanes import VGG_CFGS, adaptive_avg_pool
 from jaxgen.path_rules import KERNEL_RULE, flatten, layer_paths
 from tests.conftest import forward_train_and_eval
 
