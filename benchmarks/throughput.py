@@ -20,7 +20,7 @@ from jaxgen.config import load_config
 from jaxgen.config.validation import model_kwargs
 from jaxgen.data.pipeline import load_dataset
 from jaxgen.models import build_model
-from jaxgen.optim.factory import build_optimizer
+from jaxgen.optim.optimizers import build_optimizer
 
 flags.DEFINE_string("config", "configs/default.py", "Config file (file.py or file.py:arg).")
 flags.DEFINE_integer("seeds", 8, "Number of seeds in the vmapped program.")

@@ -6,7 +6,7 @@ import os
 from jaxgen import metrics, models
 from jaxgen.data.preprocess import NORMALIZATIONS
 from jaxgen.data.sources import DATASETS
-from jaxgen.optim.factory import OPTIMIZERS
+from jaxgen.optim.optimizers import OPTIMIZERS
 from jaxgen.optim.schedules import SCHEDULES
 
 

@@ -110,7 +110,8 @@ class Registry(Generic[T]):
     for key in section:
       if key not in known:
         scope = f"{self.kind} {name!r}" if strict else f"any {self.kind}"
-        valid = sorted(known - set(shared)) if strict else sorted(known)
+        # The chosen builder's arguments in signature order; a shared section's sorted.
+        valid = list(self.arguments(name)) if strict else sorted(known)
         raise ConfigError(f"config.{prefix}.{key} is not an argument of {scope}; valid "
                           f"arguments: {', '.join(valid)}")
 

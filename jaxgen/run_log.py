@@ -10,8 +10,12 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
+
+from jaxgen import path_rules
+from jaxgen.config import ConfigError
 from jaxgen.config.saved import CONFIG_FILE, has_run_config
 
 METRICS_FILE = "metrics.jsonl"
@@ -65,6 +69,53 @@ def run_dirs(paths: Sequence[str]) -> list[str]:
   if not runs:
     raise ValueError(f"no run (a directory with {CONFIG_FILE}) in {list(paths)}")
   return runs
+
+
+STEP_ROTATION = "step_rotation"
+
+
+class RecordedRotations(NamedTuple):
+  """Per-step cosine distances of each layer of a run (what `optim.copy_rotation_from` copies).
+
+  Attributes:
+    paths: the layer paths, in network order.
+    distances: (steps, layers) cosine distance of each layer across each step.
+  """
+
+  paths: list[str]
+  distances: np.ndarray
+
+
+def read_step_rotations(workdir: str, layer_rule: str) -> RecordedRotations:
+  """The per-step per-layer rotations recorded in `workdir`.
+
+  The run must have logged the "step_rotation" metric at every step
+  (`train.log_every_steps=1`): its row at step t+1 holds each layer's cosine distance across
+  step t. A multi-seed run is read at its lowest seed.
+
+  Args:
+    workdir: the recorded run's work directory.
+    layer_rule: regex selecting the layers (Layca's `optim.layer_rule`).
+
+  Raises:
+    ConfigError: if the workdir holds no such per-step rows.
+  """
+  prefix = STEP_ROTATION + "/"
+  rows = [row for row in read_metrics(workdir) if row["split"] == "train"]
+  if rows:
+    seed = min(row["seed"] for row in rows)
+    rows = sorted((row for row in rows if row["seed"] == seed), key=lambda row: row["step"])
+  keys = [key for key in (rows[0] if rows else {}) if key.startswith(prefix)]
+  paths = path_rules.layer_paths({key.removeprefix(prefix): 0 for key in keys}, layer_rule)
+  steps = [row["step"] for row in rows]
+  if not paths or steps != list(range(1, len(rows) + 1)):
+    raise ConfigError(
+        f"config.optim.copy_rotation_from={workdir!r} holds no per-step layer rotations: "
+        f"record them with train.log_every_steps=1 and '{STEP_ROTATION}' in metrics.names "
+        f"(found {len(rows)} train rows, {len(paths)} '{prefix}*' layers matching "
+        f"{layer_rule!r}).")
+  distances = np.asarray([[row[prefix + path] for path in paths] for row in rows], np.float32)
+  return RecordedRotations(paths, distances)
 
 
 def json_safe(value: Any) -> Any:

@@ -23,20 +23,6 @@ def _cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
-def add_gradient_noise(grads, key: jax.Array, std: float):
-  """Adds i.i.d. N(0, std²) noise to every gradient entry.
-
-  An explicit stand-in for what breaks a symmetric init on GPUs in PyTorch (non-deterministic
-  atomic-add reductions in the conv backward): XLA's reductions are deterministic, so a
-  symmetric network (e.g. ConstNet) stays exactly symmetric without it (or dropout).
-  """
-  leaves, treedef = jax.tree.flatten(grads)
-  keys = jax.random.split(key, len(leaves))
-  return jax.tree.unflatten(treedef, [
-      leaf + std * jax.random.normal(k, leaf.shape, leaf.dtype)
-      for leaf, k in zip(leaves, keys, strict=True)])
-
-
 def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
                model: nn.Module, tx: optax.GradientTransformation,
                config: ml_collections.ConfigDict,
@@ -74,11 +60,11 @@ def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
 
   (loss, (logits, model_updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
       state.params)
-  if config.optim.gradient_noise:
-    noise_key = jax.random.fold_in(jax.random.fold_in(state.rng, GRADIENT_NOISE_STREAM),
-                                   state.step)
-    grads = add_gradient_noise(grads, noise_key, config.optim.gradient_noise)
-  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  extra_args = {}
+  if config.optim.gradient_noise:  # The optimizer's first transform adds it from this key.
+    extra_args["noise_key"] = jax.random.fold_in(
+        jax.random.fold_in(state.rng, GRADIENT_NOISE_STREAM), state.step)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params, **extra_args)
   correct = jnp.sum(jnp.argmax(logits, -1) == batch_labels)
   sums = state.train_sums
   new_state = state.replace(

@@ -30,7 +30,7 @@ from jaxgen.config.validation import model_kwargs
 from jaxgen.data.augment import prepare_inputs
 from jaxgen.data.pipeline import load_dataset, padded_batches
 from jaxgen.models import build_model
-from jaxgen.optim.factory import build_optimizer
+from jaxgen.optim.optimizers import build_optimizer
 from jaxgen.stopping import SeedStop, StoppingTracker
 from jaxgen.train_state import TrainState, init_state
 
@@ -164,7 +164,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
   total_steps = steps_per_epoch * config.train.num_epochs
 
   model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
-  tx, schedule = build_optimizer(config.optim, steps_per_epoch)
+  recorded = None
+  if config.optim.copy_rotation_from:
+    recorded = run_log.read_step_rotations(config.optim.copy_rotation_from,
+                                           config.optim.layer_rule)
+  tx, schedule = build_optimizer(config.optim, steps_per_epoch, recorded)
   mesh = sharding.make_mesh(config)
   state_sharding, replicated = sharding.seed_sharding(mesh), sharding.replicated(mesh)
   jitted = build_program(config, model, tx, mesh, dataset.train.images[:1])

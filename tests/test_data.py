@@ -27,7 +27,7 @@ def _fake_images(n: int, seed: int) -> np.ndarray:
   return images
 
 
-def _fake_source(data_dir=None) -> RawDataset:
+def _fake_source(data_dir: str = "") -> RawDataset:
   del data_dir
   train_labels = np.repeat(np.arange(FAKE_CLASSES, dtype=np.int32), FAKE_TRAIN_PER_CLASS)
   test_labels = np.repeat(np.arange(FAKE_CLASSES, dtype=np.int32), FAKE_TEST_PER_CLASS)

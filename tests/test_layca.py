@@ -9,15 +9,8 @@ import optax
 import pytest
 
 from jaxgen.config import ConfigError
-from jaxgen.optim.layca import (
-  add_keras_l2,
-  keras_base_step,
-  keras_l2_to_decoupled,
-  layca,
-  rotation_to_rate,
-  scale_by_layca,
-  sgd_normalized,
-)
+from jaxgen.optim.keras import add_keras_l2, keras_base_step, keras_l2_to_decoupled, sgd_normalized
+from jaxgen.optim.layer_rotation import layca, rotation_to_rate, scale_by_layca
 from jaxgen.optim.multipliers import multiplier_tree
 
 RHO = 3.0**-3

@@ -22,7 +22,8 @@ from jaxgen.analysis import layer_rotation as analysis
 from jaxgen.config import ConfigError, apply_overrides, write_run_config
 from jaxgen.config.validation import validate_config
 from jaxgen.metrics import METRICS, layer_rotation, step_rotation
-from jaxgen.optim.factory import build_optimizer, decoupled_weight_decay, recorded_layca_rates
+from jaxgen.optim.layer_rotation import rotation_to_rate
+from jaxgen.optim.optimizers import build_optimizer, decoupled_weight_decay
 from launch import sweep
 
 CONFIG_DIR = "configs/layer_rotation"
@@ -193,14 +194,15 @@ def test_recorded_rates_convert_each_steps_rotation_in_network_order(tmp_path):
                  **{f"step_rotation/{path}": value for path, value in d.items()}})
     rows.append({"step": step, "seed": 0, "split": "test", "accuracy": 0.5})
   _write_rows(tmp_path, rows)
-  paths, rates = recorded_layca_rates(str(tmp_path), r".*kernel")
+  paths, distances = run_log.read_step_rotations(str(tmp_path), r".*kernel")
+  rates = rotation_to_rate(distances)
   assert paths == ["Dense_2/kernel", "Dense_10/kernel"]
   expected = [[math.tan(math.acos(1 - d[p])) for p in paths] for d in distances]
   np.testing.assert_allclose(rates, expected, rtol=1e-4)
 
   _write_rows(tmp_path, rows[2:])  # Step 1 missing.
   with pytest.raises(ConfigError, match="log_every_steps=1"):
-    recorded_layca_rates(str(tmp_path), r".*kernel")
+    run_log.read_step_rotations(str(tmp_path), r".*kernel")
 
 
 def test_copying_rotations_needs_layca_and_recorded_rows(tiny_config, tmp_path):
@@ -208,7 +210,7 @@ def test_copying_rotations_needs_layca_and_recorded_rows(tiny_config, tmp_path):
     build_optimizer(tiny_config(**{"optim.copy_rotation_from": str(tmp_path)}).optim, 10)
   config = tiny_config(**{"optim.name": "layca", "optim.copy_rotation_from": str(tmp_path)})
   with pytest.raises(ConfigError, match="holds no per-step layer rotations"):
-    build_optimizer(config.optim, 10)
+    train.train_and_evaluate(config, str(tmp_path / "copy"))
 
 
 def _step_rotations(workdir: str) -> np.ndarray:
@@ -246,7 +248,8 @@ def test_copying_into_a_different_model_fails_at_init(tiny_config, tmp_path):
           for s in (1, 2)]
   _write_rows(tmp_path, rows)
   config = tiny_config(**{"optim.name": "layca", "optim.copy_rotation_from": str(tmp_path)})
-  tx, _ = build_optimizer(config.optim, 10)
+  recorded = run_log.read_step_rotations(str(tmp_path), config.optim.layer_rule)
+  tx, _ = build_optimizer(config.optim, 10, recorded)
   params = {"Dense_0": {"kernel": jnp.ones((2, 2))}}
   with pytest.raises(ConfigError, match="recorded the layers"):
     tx.init(params)

@@ -7,7 +7,7 @@ import optax
 import pytest
 
 from jaxgen.config import ConfigError
-from jaxgen.optim.factory import build_optimizer, decoupled_weight_decay
+from jaxgen.optim.optimizers import build_optimizer, decoupled_weight_decay
 from jaxgen.optim.schedules import build_schedule
 from tests.conftest import make_tiny_config
 

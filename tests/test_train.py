@@ -12,6 +12,7 @@ import pytest
 
 from jaxgen import checkpoints, run_log, steps, train
 from jaxgen.config import ConfigError
+from jaxgen.optim import add_gradient_noise
 
 
 def _params(result, seed_index=0):
@@ -166,10 +167,11 @@ def test_top_k_accuracy_is_logged_for_eval_splits_and_k_is_checked(tiny_config, 
 def test_gradient_noise_is_iid_gaussian_with_the_given_std_and_changes_training(tiny_config,
                                                                                tmp_path):
   grads = {"a": jnp.zeros((200, 500)), "b": jnp.ones(3)}
-  noisy = steps.add_gradient_noise(grads, jax.random.key(0), 0.1)
+  tx = add_gradient_noise(0.1)  # An optax transform; the step's key is an extra argument.
+  noisy, _ = tx.update(grads, tx.init(grads), noise_key=jax.random.key(0))
   assert abs(float(noisy["a"].mean())) < 1e-3
   assert float(noisy["a"].std()) == pytest.approx(0.1, rel=0.01)
-  again = steps.add_gradient_noise(grads, jax.random.key(1), 0.1)
+  again, _ = tx.update(grads, tx.init(grads), noise_key=jax.random.key(1))
   assert not np.allclose(noisy["a"], again["a"])
   plain = train.train_and_evaluate(tiny_config(), str(tmp_path / "plain"))
   noise = train.train_and_evaluate(tiny_config(**{"optim.gradient_noise": 0.01}),

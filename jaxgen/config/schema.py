@@ -5,14 +5,33 @@ study config in `configs/` builds on it and overrides what differs. A saved run 
 config.json lacks a field (written before the field existed) is read with the field's value
 here (`jaxgen.config.read_run_config`), so every new field's default must reproduce the
 behaviour from before it existed.
+
+The settings of each optimizer, schedule, metric and dataset are not listed here: they are the
+typed keyword arguments of its builder, with their defaults beside it (`jaxgen.optim`,
+`jaxgen.metrics`, `jaxgen.data.sources`), and `get_config()` adds them to their section.
 """
 
 import ml_collections
 
 
+def _add_builder_defaults(section: ml_collections.ConfigDict, *registries) -> None:
+  """Adds to `section` the default of every builder argument of `registries`' entries."""
+  for registry in registries:
+    for key, value in registry.defaults().items():
+      if key in section and section[key] != value:
+        raise ValueError(f"the schema gives {key} the default {section[key]!r}, "
+                         f"but the {registry.kind} builders give {value!r}")
+      if key not in section:
+        section[key] = value
+
+
 def get_config() -> ml_collections.ConfigDict:
   """The default run; every field of every config, with its default."""
-  from jaxgen.path_rules import KERNEL_RULE  # Not at import: path_rules imports ConfigError.
+  # Not at import: these modules themselves import ConfigError from this package.
+  from jaxgen.data.sources import DATASETS
+  from jaxgen.metrics import METRICS
+  from jaxgen.optim import OPTIMIZERS, SCHEDULES
+  from jaxgen.path_rules import KERNEL_RULE
 
   config = ml_collections.ConfigDict()
   # Seeds trained together in one vmapped program; each has its own init, data order,
@@ -21,7 +40,6 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   config.data.name = "mnist_embedded"  # See `python -m jaxgen.main --list`.
-  config.data.data_dir = ""  # tfds data_dir ("" = tfds default ~/tensorflow_datasets).
   config.data.train_per_class = 0  # Keep this many training images per class (0 = all).
   config.data.validation_size = 0.0  # Held out of train: a fraction in (0, 1) or a count.
   config.data.stratified_validation = True  # Same number of validation images per class.
@@ -42,6 +60,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.corruption.gaussian_stats = "per_channel"  # gaussian: moments matched per ...
   config.data.corruption.test_split = "spec"  # spec | corrupt | clean (see data.pipeline).
   config.data.corruption.seed = 0
+  # Each dataset source's settings (data_dir: the tfds data_dir or a dataset folder; "" =
+  # tfds's default ~/tensorflow_datasets).
+  _add_builder_defaults(config.data, DATASETS)
 
   config.augment = ml_collections.ConfigDict()
   config.augment.random_crop = False  # Random crop_size crops of the padded image.
@@ -57,18 +78,10 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.optim = ml_collections.ConfigDict()
   config.optim.name = "sgd"  # sgd | adam | rmsprop | adagrad | layca | keras | sgd_normalized.
-  config.optim.base = "sgd"  # layca / keras: sgd | sgd_amom | adam | rmsprop | adagrad.
   config.optim.layer_rule = KERNEL_RULE  # Regex over parameter paths: Layca's layers.
-  config.optim.train_non_layers = False  # layca: train biases/BN (the original froze them).
   config.optim.alpha = 0.0  # Layer-wise lr multipliers (1-alpha)^(...) ; 0 = all ones.
   config.optim.multiplier_rules = ()  # Or ((regex, multiplier), ...) covering every param.
   config.optim.learning_rate = 0.05
-  config.optim.momentum = 0.9  # sgd / rmsprop momentum; 0 = none.
-  config.optim.nesterov = False
-  config.optim.b1 = 0.9  # adam.
-  config.optim.b2 = 0.999  # adam.
-  config.optim.rms_decay = 0.9  # rmsprop.
-  config.optim.eps = 1e-7  # adam / rmsprop / adagrad (the Keras default).
   # Std of i.i.d. Gaussian noise added to every gradient entry (0 = off): an explicit stand-in
   # for the GPU non-determinism that breaks symmetric inits in PyTorch.
   config.optim.gradient_noise = 0.0
@@ -76,13 +89,15 @@ def get_config() -> ml_collections.ConfigDict:
   config.optim.weight_decay_convention = "pytorch"  # ... or 2 * weight_decay * w for "keras".
   config.optim.weight_decay_rule = ".*"  # Regex over parameter paths that are decayed.
   config.optim.schedule = "constant"  # constant | step | exponential.
-  config.optim.milestones = ()  # step: 0-based epoch indices where lr *= decay_factor.
-  config.optim.decay_factor = 0.1  # step: factor per milestone; exponential: per epoch.
   config.optim.warmup_epochs = 0  # Linear warm-up length in epochs (0 = none).
   config.optim.warmup_start_factor = 0.1  # Warm-up starts at this fraction of the lr.
   # layca: a workdir whose per-step "step_rotation" rows (train.log_every_steps=1) give each
   # layer's rate at each step, replacing learning_rate and its schedule ("" = off).
   config.optim.copy_rotation_from = ""
+  # Each optimizer's and schedule's own settings (momentum, nesterov, base, b1, b2, rms_decay,
+  # eps, train_non_layers, milestones, decay_factor), with their builders' defaults: see the
+  # builders in jaxgen/optim/optimizers.py and jaxgen/optim/schedules.py.
+  _add_builder_defaults(config.optim, OPTIMIZERS, SCHEDULES)
 
   config.train = ml_collections.ConfigDict()
   config.train.num_epochs = 8
@@ -109,8 +124,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.metrics = ml_collections.ConfigDict()
   config.metrics.names = ("layer_rotation", "relative_weight_change")
   config.metrics.layer_rule = KERNEL_RULE  # Regex over parameter paths: what is a layer.
-  config.metrics.rwc_variant = "l1_ratio"  # l1_ratio (paper) | elementwise_mean (code).
-  config.metrics.projection_with_linear = False  # projection_*: also dense layers' neurons.
+  # Each metric's own settings (rwc_variant, projection_with_linear): jaxgen/metrics/registry.py.
+  _add_builder_defaults(config.metrics, METRICS)
 
   config.checkpoint = ml_collections.ConfigDict()
   config.checkpoint.every_epochs = 1  # Rolling latest checkpoint, for resume.

@@ -4,18 +4,19 @@ Every error is a `ConfigError` that names the offending field and, where there i
 the valid choices.
 """
 
-import inspect
+import difflib
 
 import ml_collections
 
 from jaxgen import metrics, models
-from jaxgen.config import ConfigError
+from jaxgen.config import saved, schema
+from jaxgen.config.errors import ConfigError
 from jaxgen.data import corruptions
 from jaxgen.data.pipeline import TEST_SPLIT_CHOICES
 from jaxgen.data.preprocess import NORMALIZATIONS
 from jaxgen.data.sources import DATASETS
 from jaxgen.metrics import RWC_VARIANTS
-from jaxgen.optim.factory import OPTIMIZERS, WEIGHT_DECAY_CONVENTIONS
+from jaxgen.optim.optimizers import OPTIMIZERS, WEIGHT_DECAY_CONVENTIONS
 from jaxgen.optim.schedules import SCHEDULES
 
 PAD_MODES = ("constant", "reflect", "edge", "symmetric", "wrap")
@@ -33,6 +34,38 @@ def _positive(value, field: str, allow_zero: bool = False) -> None:
     raise ConfigError(f"config.{field}={value} must be {bound}")
 
 
+# A builder argument annotated with one of these must hold a value of that type.
+_SIMPLE_TYPES = {float: (int, float), int: (int,), bool: (bool,), str: (str,)}
+
+
+def _check_builder_types(registry, name: str, section, prefix: str) -> None:
+  """Raises ConfigError for an unknown entry, or a builder argument of the wrong type."""
+  for key, parameter in registry.arguments(name).items():
+    allowed = _SIMPLE_TYPES.get(parameter.annotation)
+    if key not in section or allowed is None:
+      continue
+    value = section[key]
+    if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
+      raise ConfigError(f"config.{prefix}.{key}={value!r} must be a "
+                        f"{parameter.annotation.__name__} ({registry.kind} {name!r})")
+
+
+def _check_known_fields(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError for a field the schema does not have (a misspelt override or a
+  field set on a config in Python); `config.model` holds the model builder's arguments and
+  is checked against its signature instead."""
+  reference = saved.flatten(saved.to_dict(schema.get_config()))
+  for key in saved.flatten(saved.to_dict(config)):
+    if key.startswith("model.") or key in reference:
+      continue
+    section = key.rpartition(".")[0]
+    valid = [k.rpartition(".")[2] for k in reference if k.rpartition(".")[0] == section]
+    hint = difflib.get_close_matches(key.rpartition(".")[2], valid, n=1)
+    raise ConfigError(f"config.{key} is not a config field" +
+                      (f" (did you mean config.{section}.{hint[0]}?)" if hint else "") +
+                      f"; the fields of config.{section} are: {', '.join(sorted(valid))}")
+
+
 def model_kwargs(model: ml_collections.ConfigDict) -> dict:
   """`config.model` without its name: the keyword arguments of the model builder."""
   kwargs = model.to_dict()
@@ -46,7 +79,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, int) for s in seeds):
     raise ConfigError(f"config.seeds={config.seeds} must be a non-empty tuple of distinct ints")
 
-  DATASETS.get(config.data.name)
+  _check_known_fields(config)
+  _check_builder_types(DATASETS, config.data.name, config.data, "data")
   _choice(config.data.normalization, NORMALIZATIONS, "data.normalization")
   _positive(config.data.validation_size, "data.validation_size", allow_zero=True)
   _positive(config.data.crop_size, "data.crop_size", allow_zero=True)
@@ -60,16 +94,12 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if not 0.0 <= corruption.level <= 1.0:
     raise ConfigError(f"config.data.corruption.level={corruption.level} must be in [0, 1]")
 
-  builder = models.MODELS.get(config.model.name)
-  parameters = inspect.signature(builder).parameters
-  for key in model_kwargs(config.model):
-    if key not in parameters or key == "num_classes":
-      valid = [p for p in parameters if p != "num_classes"]
-      raise ConfigError(f"config.model.{key} is not an argument of model "
-                        f"{config.model.name!r}; valid arguments: {', '.join(valid)}")
+  models.MODELS.check_arguments(config.model.name, model_kwargs(config.model), "model",
+                                strict=True)
+  _check_builder_types(models.MODELS, config.model.name, config.model, "model")
 
-  OPTIMIZERS.get(config.optim.name)
-  SCHEDULES.get(config.optim.schedule)
+  _check_builder_types(OPTIMIZERS, config.optim.name, config.optim, "optim")
+  _check_builder_types(SCHEDULES, config.optim.schedule, config.optim, "optim")
   _positive(config.optim.learning_rate, "optim.learning_rate", allow_zero=True)
   _positive(config.optim.weight_decay, "optim.weight_decay", allow_zero=True)
   _positive(config.optim.gradient_noise, "optim.gradient_noise", allow_zero=True)
@@ -93,5 +123,5 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                       "config.data.std (one value, or one per channel)")
 
   for name in config.metrics.names:
-    metrics.METRICS.get(name)
+    _check_builder_types(metrics.METRICS, name, config.metrics, "metrics")
   _choice(config.metrics.rwc_variant, RWC_VARIANTS, "metrics.rwc_variant")

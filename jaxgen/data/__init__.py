@@ -5,6 +5,8 @@ Zhang et al. (2017) to any arrays; `load_dataset(config.data)` applies them from
 """
 
 from jaxgen.data.corruptions import CORRUPTIONS, corrupt
-from jaxgen.data.pipeline import load_dataset
+from jaxgen.data.pipeline import Dataset, Split, load_dataset
+from jaxgen.data.sources import DATASETS, RawDataset
 
-__all__ = ["CORRUPTIONS", "corrupt", "load_dataset"]
+__all__ = ["CORRUPTIONS", "DATASETS", "Dataset", "RawDataset", "Split", "corrupt",
+           "load_dataset"]

@@ -124,7 +124,7 @@ def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
     A Dataset with float32 images normalised by statistics of the training images (taken
     before the validation split, as in the layer-rotation code).
   """
-  raw: RawDataset = DATASETS.get(data.name)(data.data_dir or None)
+  raw: RawDataset = DATASETS.build(data.name, data)
   if data.train_per_class:
     keep = stratified_holdout(raw.train_labels, data.train_per_class, data.split_seed)
     raw = dataclasses.replace(raw, train_images=raw.train_images[keep],

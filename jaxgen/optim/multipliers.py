@@ -7,7 +7,7 @@ profile over the kernel layers, from input to output) or by `(regex, multiplier)
 
 For plain SGD the multiplier scales the step. For Layca it must scale the layer's rate ρ_l
 instead (Layca normalises the step, so a multiplier applied before it would be lost): pass
-the multipliers to `jaxgen.optim.layca.scale_by_layca(multipliers=...)`.
+the multipliers to `jaxgen.optim.scale_by_layca(multipliers=...)`.
 """
 
 from collections.abc import Sequence
