@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxgen.models import build_model
-from jaxgen.models.diversity import LEAKYNET_EXPERIMENTS, parse_init_string
+from jaxgen.models.diversity_inits import LEAKYNET_EXPERIMENTS, parse_init_string
 from jaxgen.path_rules import flatten, layer_paths
 
 # Only shapes, init values and a few forward passes are checked: skip XLA's expensive passes.

@@ -16,7 +16,7 @@ from jaxgen.analysis import diversity as diversity_analysis
 from jaxgen.config import apply_overrides
 from jaxgen.config.saved import CONFIG_FILE
 from jaxgen.config.validation import validate_config
-from jaxgen.models.diversity import LEAKYNET_EXPERIMENTS
+from jaxgen.models.diversity_inits import LEAKYNET_EXPERIMENTS
 from launch import sweep
 
 

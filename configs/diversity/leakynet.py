@@ -17,7 +17,7 @@ Runtime: not measured here (no CIFAR-10 or GPU on the machine this was written o
 import ml_collections
 
 from configs.diversity import base
-from jaxgen.models.diversity import LEAKYNET_EXPERIMENTS
+from jaxgen.models.diversity_inits import LEAKYNET_EXPERIMENTS
 
 EPOCHS = 200
 
