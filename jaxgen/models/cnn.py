@@ -32,4 +32,6 @@ class SmallCNN(nn.Module):
 @MODELS.register("small_cnn")
 def small_cnn(num_classes: int, widths: Sequence[int] = (32, 64), hidden: int = 128,
               batch_norm: bool = False) -> nn.Module:
+  """The default's small CNN: 3x3 convs of `widths` filters, each followed by 2x2 max-pool,
+  then a dense layer of `hidden` units."""
   return SmallCNN(num_classes, tuple(widths), hidden, batch_norm)

@@ -32,4 +32,5 @@ class MLP(nn.Module):
 @MODELS.register("mlp")
 def mlp(num_classes: int, widths: Sequence[int] = (512,), batch_norm: bool = False,
         dropout_rate: float = 0.0) -> nn.Module:
+  """ReLU MLP with hidden layers of `widths` units (optional BatchNorm and dropout)."""
   return MLP(num_classes, tuple(widths), batch_norm, dropout_rate)

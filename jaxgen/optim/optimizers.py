@@ -65,9 +65,10 @@ def adagrad(learning_rate: optax.ScalarOrSchedule,
 def keras(learning_rate: optax.ScalarOrSchedule, base: str = "sgd", momentum: float = 0.9,
           nesterov: bool = False, b1: float = 0.9, b2: float = 0.999, rms_decay: float = 0.9,
           eps: float = KERAS_EPSILON) -> optax.GradientTransformation:
-  """The base optimizer `base` exactly as Keras 2.1 computes it (the layer-rotation
-  baselines); see `jaxgen.optim.keras.keras_base_step`. Momentum 0 means unset (sgd_amom then
-  uses its 0.9)."""
+  """The base optimizer `base` as Keras 2.1 computes it (layer-rotation baselines).
+
+  See `jaxgen.optim.keras.keras_base_step`; momentum 0 means unset (sgd_amom then uses 0.9).
+  """
   return keras_lib.keras_base_step(base, learning_rate, momentum or None, nesterov, b1=b1,
                                    b2=b2, rms_decay=rms_decay, eps=eps)
 
@@ -78,7 +79,7 @@ def layca(learning_rate: optax.ScalarOrSchedule, recorded: RecordedRotations | N
           b2: float = 0.999, rms_decay: float = 0.9, eps: float = KERAS_EPSILON,
           layer_rule: str = KERNEL_RULE, train_non_layers: bool = False, alpha: float = 0.0,
           multiplier_rules: Sequence = ()) -> optax.GradientTransformation:
-  """Layca on top of the Keras base optimizer `base` (see `jaxgen.optim.layca.layca`).
+  """Layca on top of the Keras base optimizer `base` (`jaxgen.optim.layca`).
 
   Layer-wise multipliers (`alpha`, the paper's parameterisation, or `multiplier_rules`) scale
   each layer's rate ρ_l inside Layca. With `recorded` rotations (another run's, read by the
