@@ -205,24 +205,24 @@ class LeakyNet(nn.Module):
                     name=names.kernel("dense"))(x)
 
 
-@MODELS.register("constnet")
-def constnet(num_classes: int = 10, depth: int = 16, widen_factor: int = 10,
-             droprate: float = 0.0, dropout_conv1: bool = False,
-             double_forward: bool = False) -> nn.Module:
-  """ConstNet: the one-conv-per-block WRN with the averaging / zero init (all channels equal)."""
-  blocks_per_stage(depth)
-  return ConstNet(num_classes, depth, widen_factor, varnet=False, droprate=droprate,
-                  dropout_conv1=dropout_conv1, double_forward=double_forward)
+def _register_constnet(name: str, varnet: bool, summary: str) -> None:
+  """Registers the ConstNet architecture under `name` with the init `varnet` selects."""
+
+  def build(num_classes: int = 10, depth: int = 16, widen_factor: int = 10,
+            droprate: float = 0.0, dropout_conv1: bool = False,
+            double_forward: bool = False) -> nn.Module:
+    blocks_per_stage(depth)
+    return ConstNet(num_classes, depth, widen_factor, varnet=varnet, droprate=droprate,
+                    dropout_conv1=dropout_conv1, double_forward=double_forward)
+
+  build.__doc__ = summary
+  MODELS.register(name)(build)
 
 
-@MODELS.register("varnet")
-def varnet(num_classes: int = 10, depth: int = 16, widen_factor: int = 10,
-           droprate: float = 0.0, dropout_conv1: bool = False,
-           double_forward: bool = False) -> nn.Module:
-  """VarNet: ConstNet's architecture with the random (He fan-out) init, the code's `--varnet`."""
-  blocks_per_stage(depth)
-  return ConstNet(num_classes, depth, widen_factor, varnet=True, droprate=droprate,
-                  dropout_conv1=dropout_conv1, double_forward=double_forward)
+_register_constnet("constnet", varnet=False, summary=(
+    "ConstNet: the one-conv-per-block WRN with the averaging / zero init (all channels equal)."))
+_register_constnet("varnet", varnet=True, summary=(
+    "VarNet: ConstNet's architecture with the random (He fan-out) init, the code's `--varnet`."))
 
 
 @MODELS.register("leakynet")

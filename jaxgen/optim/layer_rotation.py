@@ -163,14 +163,14 @@ def layca(
     momentum: float | None = None,
     nesterov: bool = False,
     *,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    rms_decay: float = 0.9,
-    eps: float = KERAS_EPSILON,
     layer_rule: str = KERNEL_RULE,
     train_non_layers: bool = False,
     multipliers: Multipliers = None,
     recorded_rates: jax.typing.ArrayLike | None = None,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    rms_decay: float = 0.9,
+    eps: float = KERAS_EPSILON,
 ) -> optax.GradientTransformation:
   """A base optimizer + Layca, as `optax.chain(<base step>, scale_by_layca(...))`.
 
@@ -193,16 +193,16 @@ def layca(
     learning_rate: ρ, a float or schedule; used by both the base step and Layca.
     momentum: μ for "sgd" (default 0) and "sgd_amom" (default 0.9).
     nesterov: Nesterov momentum for "sgd".
-    b1: Adam's first-moment decay.
-    b2: Adam's second-moment decay.
-    rms_decay: RMSprop's decay.
-    eps: Keras epsilon, for the adaptive bases and Layca's step threshold.
     layer_rule: regex selecting the layer kernels.
     train_non_layers: update non-layer parameters with the plain base step instead of
       freezing them.
     multipliers: per-leaf multipliers of ρ (pytree or `params -> pytree`), see
       `scale_by_layca`.
     recorded_rates: (steps, num_layers) per-step rates, see `scale_by_layca`.
+    b1: Adam's first-moment decay.
+    b2: Adam's second-moment decay.
+    rms_decay: RMSprop's decay.
+    eps: Keras epsilon, for the adaptive bases and Layca's step threshold.
 
   Returns:
     An `optax.GradientTransformation`; its `update` requires `params`.
