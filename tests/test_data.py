@@ -8,7 +8,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from jaxgen.config import ConfigError
-from jaxgen.data import augment, pipeline, preprocess, sources
+from jaxgen.config.validation import validate_config
+from jaxgen.data import augment, corruptions, pipeline, preprocess, sources
 from jaxgen.data.sources import DATASETS, RawDataset
 from tests.conftest import make_tiny_config
 
@@ -155,6 +156,51 @@ def test_validation_size_as_fraction_or_count_gives_exact_sizes(size, num_valida
   raw = _fake_source()
   np.testing.assert_array_equal(dataset.validation.labels,
                                 raw.train_labels[_ids(dataset.validation)])
+
+
+def _load_corrupted(corruption: dict, **data_fields) -> pipeline.Dataset:
+  data = make_tiny_config().data
+  data.name, data.normalization = FAKE, "none"
+  for field, value in data_fields.items():
+    data[field] = value
+  for field, value in corruption.items():
+    data.corruption[field] = value
+  return pipeline.load_dataset(data)
+
+
+CORRUPTION = {"level": 1.0, "num_kept_classes": 2, "seed": 3}
+
+
+@pytest.mark.parametrize("kind", [k for k in corruptions.CORRUPTIONS if k != "none"])
+def test_the_validation_split_is_held_out_of_clean_data_and_treated_like_the_test_split(kind):
+  clean = _load(validation_size=0.25)
+  dataset = _load_corrupted({**CORRUPTION, "kind": kind}, validation_size=0.25)
+  expected = (clean.validation.images, clean.validation.labels)
+  if kind in ("shuffled_pixels", "class_subset"):  # What the test split gets too (spec).
+    expected = corruptions.corrupt(*expected, kind, seed=3, num_classes=FAKE_CLASSES,
+                                   num_kept_classes=2)
+  np.testing.assert_array_equal(dataset.validation.images, expected[0])
+  np.testing.assert_array_equal(dataset.validation.labels, expected[1])
+  # The training examples are the clean split's others, corrupted.
+  train = corruptions.corrupt(clean.train.images, clean.train.labels, kind, seed=3,
+                              num_classes=FAKE_CLASSES, num_kept_classes=2)
+  np.testing.assert_array_equal(dataset.train.images, train[0])
+  np.testing.assert_array_equal(dataset.train.labels, train[1])
+
+
+def test_validation_split_like_train_takes_it_from_the_corrupted_training_set():
+  fields = {"validation_size": 0.25}
+  clean_labels = _fake_source().train_labels
+  like_test = _load_corrupted({**CORRUPTION, "kind": "random_labels"}, **fields)
+  like_train = _load_corrupted({**CORRUPTION, "kind": "random_labels",
+                                "validation_split": "like_train"}, **fields)
+  np.testing.assert_array_equal(like_test.validation.labels,
+                                clean_labels[_ids(like_test.validation)])
+  # Random labels keep a third of 3 classes: most validation labels are now wrong.
+  wrong = like_train.validation.labels != clean_labels[_ids(like_train.validation)]
+  assert wrong.mean() > 0.4
+  with pytest.raises(ConfigError, match=r"validation_split='both'.*like_test, like_train"):
+    validate_config(make_tiny_config(**{"data.corruption.validation_split": "both"}))
 
 
 def test_stratified_validation_has_equal_counts_per_class():

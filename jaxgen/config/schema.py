@@ -3,8 +3,9 @@
 `get_config()` is the embedded default run (a small CNN on 5,000 real MNIST digits); every
 study config in `configs/` builds on it and overrides what differs. A saved run whose
 config.json lacks a field (written before the field existed) is read with the field's value
-here (`jaxgen.config.read_run_config`), so every new field's default must reproduce the
-behaviour from before it existed.
+here (`jaxgen.config.read_run_config`), so a new field's default must reproduce the behaviour
+from before it existed (one exception, `data.corruption.validation_split`: the earlier
+behaviour, a corrupted validation split, was a bug that no shipped config reached).
 
 The settings of each optimizer, schedule, metric and dataset are not listed here: they are the
 typed keyword arguments of its builder, with their defaults beside it (`jaxgen.optim`,
@@ -60,6 +61,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.corruption.gaussian_stats = "per_channel"  # gaussian: moments matched per ...
   config.data.corruption.test_split = "spec"  # spec | corrupt | clean (see data.pipeline).
   config.data.corruption.seed = 0
+  # like_test: the validation split is held out of the clean training set and treated as the
+  # test split is (label noise stays off it); like_train: taken from the corrupted training set.
+  config.data.corruption.validation_split = "like_test"
   # Each dataset source's settings (data_dir: the tfds data_dir or a dataset folder; "" =
   # tfds's default ~/tensorflow_datasets).
   _add_builder_defaults(config.data, DATASETS)

@@ -12,7 +12,7 @@ from jaxgen import metrics, models
 from jaxgen.config import saved, schema
 from jaxgen.config.errors import ConfigError
 from jaxgen.data import corruptions
-from jaxgen.data.pipeline import TEST_SPLIT_CHOICES
+from jaxgen.data.pipeline import TEST_SPLIT_CHOICES, VALIDATION_SPLIT_CHOICES
 from jaxgen.data.preprocess import NORMALIZATIONS
 from jaxgen.data.sources import DATASETS
 from jaxgen.metrics import RWC_VARIANTS
@@ -91,6 +91,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _choice(corruption.label_noise, corruptions.LABEL_NOISE_CONVENTIONS,
           "data.corruption.label_noise")
   _choice(corruption.test_split, TEST_SPLIT_CHOICES, "data.corruption.test_split")
+  _choice(corruption.validation_split, VALIDATION_SPLIT_CHOICES,
+          "data.corruption.validation_split")
   if not 0.0 <= corruption.level <= 1.0:
     raise ConfigError(f"config.data.corruption.level={corruption.level} must be in [0, 1]")
 

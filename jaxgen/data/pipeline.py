@@ -84,45 +84,80 @@ def _corrupt(corruption: ml_collections.ConfigDict, images: np.ndarray, labels: 
       gaussian_stats=corruption.gaussian_stats)
 
 
-def apply_corruption(corruption: ml_collections.ConfigDict, raw: RawDataset) -> RawDataset:
+VALIDATION_SPLIT_CHOICES = ("like_test", "like_train")
+
+
+def _corrupt_like_test(corruption: ml_collections.ConfigDict, images: np.ndarray,
+                       labels: np.ndarray, num_classes: int,
+                       seed_offset: int) -> tuple[np.ndarray, np.ndarray]:
+  """A held-out split under `corruption.test_split`: "spec" corrupts it for shuffled pixels
+  (same permutation) and class subsets only, "corrupt" always (label noise from the seed
+  stream `seed + seed_offset`), "clean" never (class subsets excepted: they define the task)."""
+  if not (corruption.test_split == "corrupt" or corruption.kind == "class_subset"
+          or (corruption.test_split == "spec" and corruption.kind in _CORRUPTS_TEST_BY_SPEC)):
+    return images, labels
+  # Pixel permutations and class subsets depend only on the seed, so a held-out split gets
+  # the training split's; label noise gets an independent draw.
+  same_draw = corruption.kind in _CORRUPTS_TEST_BY_SPEC
+  return _corrupt(corruption, images, labels, num_classes,
+                  corruption.seed if same_draw else corruption.seed + seed_offset)
+
+
+def apply_corruption(corruption: ml_collections.ConfigDict, raw: RawDataset,
+                     held_out: np.ndarray | None = None
+                     ) -> tuple[RawDataset, tuple[np.ndarray, np.ndarray] | None]:
   """Applies `config.data.corruption` to float images, once, from its explicit seed.
 
-  The training split (before the validation split is taken from it) is always corrupted. The
-  test split follows `corruption.test_split`: "spec" corrupts it for shuffled pixels (same
-  permutation) and class subsets only, "corrupt" always (labels with a different seed
-  stream), "clean" never (class subsets excepted: they define the task).
+  The training examples are always corrupted, the test split as `corruption.test_split`
+  says (see `_corrupt_like_test`).
+
+  Args:
+    corruption: `config.data.corruption`.
+    raw: the dataset.
+    held_out: a mask over the training examples that form the validation split; they are
+      taken out of the clean training set and treated as the test split is (the reading of
+      `corruption.validation_split="like_test"`).
+
+  Returns:
+    (the dataset with the remaining training examples, the validation (images, labels) or
+    None when `held_out` is None).
   """
-  if corruption.kind == "none":
-    return raw
   if corruption.test_split not in TEST_SPLIT_CHOICES:
     raise ConfigError(f"config.data.corruption.test_split={corruption.test_split!r} is not "
                       f"known; valid choices: {', '.join(TEST_SPLIT_CHOICES)}")
-  train = _corrupt(corruption, raw.train_images, raw.train_labels, raw.num_classes,
-                   corruption.seed)
-  test = (raw.test_images, raw.test_labels)
-  if (corruption.test_split == "corrupt" or corruption.kind == "class_subset"
-      or (corruption.test_split == "spec" and corruption.kind in _CORRUPTS_TEST_BY_SPEC)):
-    # Pixel permutations and class subsets depend only on the seed, so the test split gets
-    # the training split's; label noise gets an independent draw.
-    same_draw = corruption.kind in _CORRUPTS_TEST_BY_SPEC
-    test = _corrupt(corruption, *test, raw.num_classes,
-                    corruption.seed if same_draw else corruption.seed + 1)
+  train_images, train_labels = raw.train_images, raw.train_labels
+  validation = None
+  if held_out is not None:
+    validation = (train_images[held_out], train_labels[held_out])
+    train_images, train_labels = train_images[~held_out], train_labels[~held_out]
+  if corruption.kind == "none":
+    return dataclasses.replace(raw, train_images=train_images,
+                               train_labels=train_labels), validation
+  train = _corrupt(corruption, train_images, train_labels, raw.num_classes, corruption.seed)
+  test = _corrupt_like_test(corruption, raw.test_images, raw.test_labels, raw.num_classes, 1)
+  if validation is not None:
+    validation = _corrupt_like_test(corruption, *validation, raw.num_classes, 2)
   num_classes = corruption.num_kept_classes if corruption.kind == "class_subset" else (
       raw.num_classes)
-  return RawDataset(*train, *test, num_classes)
+  return RawDataset(*train, *test, num_classes), validation
 
 
 def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
-  """Loads `config.data`: source, per-class subsampling, resizing, corruption, validation
-  split and normalisation, in that order.
+  """Loads `config.data`: source, per-class subsampling, resizing, validation split,
+  corruption and normalisation.
+
+  The validation split (`data.validation_size`) is held out of the clean training set,
+  stratified on the clean labels, before the corruption, and is then treated as the test
+  split is (Gamba et al.'s code corrupts the training indices only): with label noise it
+  stays clean. `data.corruption.validation_split="like_train"` gives the other reading: the
+  whole training set is corrupted first and the validation split is taken from it.
 
   Args:
-    data: `config.data` with fields name, data_dir, train_per_class, resize, corruption,
-      validation_size, stratified_validation, split_seed and normalization.
+    data: `config.data`.
 
   Returns:
-    A Dataset with float32 images normalised by statistics of the training images (taken
-    before the validation split, as in the layer-rotation code).
+    A Dataset with float32 images normalised by statistics of all training images,
+    validation included (taken before the validation split, as in the layer-rotation code).
   """
   raw: RawDataset = DATASETS.build(data.name, data)
   if data.train_per_class:
@@ -134,21 +169,31 @@ def load_dataset(data: ml_collections.ConfigDict) -> Dataset:
   if data.resize:
     raw = dataclasses.replace(raw, train_images=preprocess.resize(raw.train_images, data.resize),
                               test_images=preprocess.resize(raw.test_images, data.resize))
-  raw = apply_corruption(data.corruption, raw)
-  train_images, train_labels, test_images = raw.train_images, raw.train_labels, raw.test_images
 
-  mean, std = preprocess.normalization_stats(train_images, data.normalization, data.mean,
+  def holdout(labels: np.ndarray) -> np.ndarray:
+    return _validation_mask(labels, data.validation_size, data.stratified_validation,
+                            data.split_seed)
+
+  corruption = data.corruption
+  if corruption.validation_split == "like_train":
+    raw, _ = apply_corruption(corruption, raw)
+    all_train_images = raw.train_images
+    held_out = holdout(raw.train_labels)
+    validation = (raw.train_images[held_out], raw.train_labels[held_out])
+    train = (raw.train_images[~held_out], raw.train_labels[~held_out])
+  else:
+    raw, validation = apply_corruption(corruption, raw, holdout(raw.train_labels))
+    train = (raw.train_images, raw.train_labels)
+    all_train_images = np.concatenate([train[0], validation[0]]) if len(validation[1]) else (
+        train[0])
+
+  mean, std = preprocess.normalization_stats(all_train_images, data.normalization, data.mean,
                                              data.std)
-  train_images = (train_images - mean) / std
-  test_images = (test_images - mean) / std
-
-  held_out = _validation_mask(train_labels, data.validation_size, data.stratified_validation,
-                              data.split_seed)
-  validation = Split(train_images[held_out], train_labels[held_out]) if held_out.any() else None
+  normalize = lambda images: (images - mean) / std
   return Dataset(
-      train=Split(train_images[~held_out], train_labels[~held_out]),
-      validation=validation,
-      test=Split(test_images, raw.test_labels),
+      train=Split(normalize(train[0]), train[1]),
+      validation=Split(normalize(validation[0]), validation[1]) if len(validation[1]) else None,
+      test=Split(normalize(raw.test_images), raw.test_labels),
       num_classes=raw.num_classes,
   )
 
