@@ -15,12 +15,13 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags
 
-from jaxgen import sharding, train
+from jaxgen import sharding
 from jaxgen.config import load_config
 from jaxgen.config.validation import model_kwargs
 from jaxgen.data.pipeline import load_dataset
 from jaxgen.models import build_model
 from jaxgen.optim.optimizers import build_optimizer
+from jaxgen.program import build_program
 
 flags.DEFINE_string("config", "configs/default.py", "Config file (file.py or file.py:arg).")
 flags.DEFINE_integer("seeds", 8, "Number of seeds in the vmapped program.")
@@ -35,10 +36,10 @@ def measure(config, dataset, num_seeds: int, num_steps: int) -> dict[str, float]
   model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
   steps_per_epoch = len(dataset.train) // config.train.batch_size
   tx, _ = build_optimizer(config.optim, steps_per_epoch)
-  program = train.build_program(config, model, tx, mesh, dataset.train.images[:1])
-  state = program["init"](jnp.arange(num_seeds, dtype=jnp.int32))
+  program = build_program(config, model, tx, mesh, dataset.train.images[:1])
+  state = program.init(jnp.arange(num_seeds, dtype=jnp.int32))
   images, labels = jnp.asarray(dataset.train.images), jnp.asarray(dataset.train.labels)
-  train_fn = program["train_step"]
+  train_fn = program.train_step
 
   start = time.perf_counter()
   compiled = train_fn.lower(state, images, labels).compile()

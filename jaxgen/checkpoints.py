@@ -1,10 +1,10 @@
 """Checkpoints in `workdir/checkpoints` with orbax, and loading them back for analysis.
 
 What is kept: step 0 (the initial parameters) always; the snapshot schedule of
-`config.checkpoint` (every E epochs, every epoch up to K, an explicit list), never pruned;
-and the latest checkpoint, for exact resume. orbax writes each checkpoint to a temporary
-directory and renames it when complete, so a killed process never leaves a half-written
-step behind as the latest one.
+`config.checkpoint` (every E epochs, every epoch up to K, an explicit list; computed in
+`jaxgen.events`), never pruned; and the latest checkpoint, for exact resume. orbax writes
+each checkpoint to a temporary directory and renames it when complete, so a killed process
+never leaves a half-written step behind as the latest one.
 """
 
 import os
@@ -15,6 +15,9 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
+
+from jaxgen.events import EventSchedule
+from jaxgen.train_state import REFERENCE_FIELDS, TrainState
 
 PyTree = Any
 
@@ -27,26 +30,27 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), "checkpoints")
 
 
-def snapshot_epochs(checkpoint: ml_collections.ConfigDict, num_epochs: int) -> list[int]:
-  """The epochs whose checkpoints are never pruned (epoch 0 = initialisation)."""
-  epochs = {0, *checkpoint.snapshot_epochs}
-  epochs.update(range(1, checkpoint.snapshot_until_epoch + 1))
-  if checkpoint.snapshot_every_epochs:
-    epochs.update(range(0, num_epochs + 1, checkpoint.snapshot_every_epochs))
-  return sorted(e for e in epochs if e <= num_epochs)
-
-
 def make_manager(workdir: str, config: ml_collections.ConfigDict,
                  steps_per_epoch: int) -> ocp.CheckpointManager:
-  """A manager keeping step 0, the snapshot schedule and the latest checkpoint."""
-  keep = [e * steps_per_epoch for e in snapshot_epochs(config.checkpoint,
-                                                       config.train.num_epochs)]
+  """A manager keeping step 0, the snapshot schedule and the latest checkpoint.
+
+  Args:
+    workdir: the run's work directory.
+    config: the run config (its `checkpoint` section and length).
+    steps_per_epoch: optimizer steps per epoch.
+
+  Returns:
+    An orbax CheckpointManager; close it (after `wait_until_finished`) when done.
+  """
+  keep = EventSchedule.from_config(config, steps_per_epoch).snapshot_steps()
   options = ocp.CheckpointManagerOptions(
       preservation_policy=policies.AnyPreservationPolicy(
           [policies.LatestN(1), policies.CustomSteps(keep)]),
       create=True,
   )
-  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
+  # The handler lets `restore` read a checkpoint's tree metadata before restoring it.
+  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options,
+                               item_handlers=ocp.StandardCheckpointHandler())
 
 
 def save(manager: ocp.CheckpointManager, step: int, state: PyTree) -> None:
@@ -54,11 +58,32 @@ def save(manager: ocp.CheckpointManager, step: int, state: PyTree) -> None:
   manager.save(step, args=ocp.args.StandardSave(state), force=True)
 
 
-def restore(manager: ocp.CheckpointManager, step: int, target: PyTree) -> PyTree:
-  """Restores `step` into the structure, shapes and shardings of `target`."""
-  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+def restore(manager: ocp.CheckpointManager, step: int, target: TrainState) -> TrainState:
+  """Restores `step` into the structure, shapes and shardings of `target`.
+
+  A checkpoint may hold reference snapshots that `target` does not keep (every checkpoint
+  written before the state kept only the references its metrics need holds both): they are
+  read with the layout of `target.params` and dropped, so such runs still resume.
+
+  Args:
+    manager: the run's manager (from `make_manager`).
+    step: a saved step.
+    target: a state of the run's config (its values are unused).
+
+  Returns:
+    The restored state, structured like `target`.
+
+  Raises:
+    CheckpointError: if the step cannot be read into that structure.
+  """
   try:
-    return manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    saved = manager.item_metadata(step).tree
+    unused = [name for name in REFERENCE_FIELDS.values()
+              if getattr(target, name) is None and saved.get(name) is not None]
+    full = target.replace(**dict.fromkeys(unused, target.params))
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, full)
+    restored = manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    return restored.replace(**dict.fromkeys(unused))
   except Exception as error:  # orbax raises many types for a damaged checkpoint.
     raise CheckpointError(
         f"checkpoint step {step} in {manager.directory} cannot be read ({error!r}); it may be "

@@ -13,6 +13,7 @@ from jaxgen.data.pipeline import batch_indices, gather_batch
 from jaxgen.train_state import (
     DATA_STREAM,
     GRADIENT_NOISE_STREAM,
+    REFERENCE_FIELDS,
     STEP_STREAM,
     TrainState,
     zero_sums,
@@ -127,16 +128,25 @@ def measure_step(state: TrainState, *,
                  config: ml_collections.ConfigDict) -> tuple[TrainState, dict[str, jnp.ndarray]]:
   """Closes a logging interval: averaged train loss/accuracy and the per-layer metrics.
 
-  Returns the state with the train sums reset and `previous_params` set to the current
-  parameters (the reference of the next relative-weight-change measurement), and a flat dict
-  of scalars: "loss", "accuracy" and "<metric>/<layer path>" for each configured metric.
+  Args:
+    state: the seed's state; it holds the reference snapshots the configured metrics declare.
+    config: the run config (bound statically).
+
+  Returns:
+    The state with the train sums reset and `previous_params`, if kept, set to the current
+    parameters (the reference of the next relative-weight-change measurement), and a flat
+    dict of scalars: "loss", "accuracy" and "<metric>/<layer path>" for each configured metric.
   """
   sums = state.train_sums
   count = jnp.maximum(sums["count"], 1.0)
   values = {"loss": sums["loss"] / count, "accuracy": sums["correct"] / count}
   for name in config.metrics.names:
-    reference = {"initial": state.initial_params, "previous": state.previous_params,
-                 None: None}[metrics_lib.METRICS.metadata(name)["reference"]]
+    kind = metrics_lib.METRICS.metadata(name)["reference"]
+    reference = None if kind is None else getattr(state, REFERENCE_FIELDS[kind])
+    if kind is not None and reference is None:
+      raise ValueError(f"metric {name!r} compares with the {kind} parameters, which this state "
+                       "does not keep; build it with init_state(..., references=...)")
     per_layer = metrics_lib.METRICS.build(name, config.metrics, state.params, reference)
     values.update({f"{name}/{path}": value for path, value in per_layer.items()})
-  return state.replace(previous_params=state.params, train_sums=zero_sums()), values
+  previous = None if state.previous_params is None else state.params
+  return state.replace(previous_params=previous, train_sums=zero_sums()), values

@@ -1,5 +1,6 @@
 """The training state of one seed; a run stacks S of them along a leading seed axis."""
 
+from collections.abc import Collection
 from typing import Any
 
 import flax.linen as nn
@@ -13,6 +14,10 @@ PyTree = Any
 # Streams derived from a seed's key with fold_in, so each has its own independent draws.
 INIT_STREAM, DATA_STREAM, STEP_STREAM, GRADIENT_NOISE_STREAM = 0, 1, 2, 3
 
+# The field holding each reference snapshot that a metric may compare with (see
+# `jaxgen.metrics.references`).
+REFERENCE_FIELDS = {"initial": "initial_params", "previous": "previous_params"}
+
 
 class TrainState(struct.PyTreeNode):
   """Everything that evolves during training, checkpointed as one pytree.
@@ -22,9 +27,10 @@ class TrainState(struct.PyTreeNode):
     params: the model parameters.
     batch_stats: BatchNorm running statistics (empty dict when the model has none).
     opt_state: the optax state.
-    initial_params: parameters at step 0, the reference of layer rotation.
+    initial_params: parameters at step 0, the reference of layer rotation; None (no leaves,
+      no memory) when no configured metric compares with them.
     previous_params: parameters at the previous logging event, the reference of relative
-      weight change.
+      weight change; None when no configured metric compares with them.
     rng: the seed's base PRNG key (legacy uint32 layout, so it checkpoints as a plain array).
     active: False once a stopping rule froze this seed; a frozen seed's state stops changing,
       so a seed of a multi-seed run stays identical to the same seed run alone.
@@ -35,8 +41,8 @@ class TrainState(struct.PyTreeNode):
   params: PyTree
   batch_stats: PyTree
   opt_state: optax.OptState
-  initial_params: PyTree
-  previous_params: PyTree
+  initial_params: PyTree | None
+  previous_params: PyTree | None
   rng: jax.Array
   active: jax.Array
   train_sums: dict[str, jax.Array]
@@ -48,7 +54,7 @@ def zero_sums() -> dict[str, jax.Array]:
 
 
 def init_state(seed: jax.Array, model: nn.Module, tx: optax.GradientTransformation,
-               sample_input: jnp.ndarray) -> TrainState:
+               sample_input: jnp.ndarray, references: Collection[str] = ()) -> TrainState:
   """Initialises one seed's state; vmapped over seeds by the trainer.
 
   Args:
@@ -56,6 +62,8 @@ def init_state(seed: jax.Array, model: nn.Module, tx: optax.GradientTransformati
     model: the flax module.
     tx: the optimizer.
     sample_input: a batch with the model's input shape (its values are unused).
+    references: the reference snapshots to keep ("initial", "previous"), as given by
+      `jaxgen.metrics.references(config.metrics.names)`; the others are None.
 
   Returns:
     The state at step 0.
@@ -69,8 +77,8 @@ def init_state(seed: jax.Array, model: nn.Module, tx: optax.GradientTransformati
       params=params,
       batch_stats=variables.get("batch_stats", {}),
       opt_state=tx.init(params),
-      initial_params=params,
-      previous_params=params,
+      initial_params=params if "initial" in references else None,
+      previous_params=params if "previous" in references else None,
       rng=rng,
       active=jnp.ones((), bool),
       train_sums=zero_sums(),

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, metrics, train
+from jaxgen import checkpoints, events, metrics, train
 
 
 def test_snapshots_and_step_zero_are_kept_while_latest_rolls(tiny_config, tmp_path):
@@ -18,7 +18,7 @@ def test_snapshots_and_step_zero_are_kept_while_latest_rolls(tiny_config, tmp_pa
   steps_per_epoch = 11  # 1,497 training digits in batches of 128.
   # Epoch 2's rolling checkpoint was pruned; epochs 0, 1 (listed), 3 (every 3) and 4 (latest).
   assert checkpoints.saved_steps(str(tmp_path)) == [0, 11, 33, 44]
-  assert checkpoints.snapshot_epochs(config.checkpoint, 4) == [0, 1, 3]
+  assert events.snapshot_epochs(config.checkpoint, 4) == [0, 1, 3]
 
   loaded = checkpoints.load(str(tmp_path), seed_index=1)
   assert loaded["step"] == 4 * steps_per_epoch

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from configs.hyperplanes import base, cifar10, cifar100, mlp_supplement, mnist, mnist_cpu
-from jaxgen import checkpoints, train
+from jaxgen import checkpoints, events, train
 from jaxgen.analysis import hyperplanes as analysis
 from jaxgen.config.validation import validate_config
 from jaxgen.metrics.hyperplanes import NET
@@ -31,7 +31,7 @@ def test_every_architecture_gets_the_codes_training_defaults(module):
 
 def test_snapshots_give_the_heatmap_rows_of_the_code():
   config = cifar10.get_config()
-  assert checkpoints.snapshot_epochs(config.checkpoint, config.train.num_epochs) == [
+  assert events.snapshot_epochs(config.checkpoint, config.train.num_epochs) == [
       0, 1, 2, 3, 4, 5, 10, 15, 20]
 
 

@@ -1,0 +1,152 @@
+"""The work of a logging event, and the per-epoch progress bar around it.
+
+At each logging event the eval splits are evaluated on device, one jitted measurement closes
+the interval, and the values are fetched to the host in one transfer, checked for NaN,
+written to `metrics.jsonl` and fed to the stopping rules, which may freeze seeds.
+"""
+
+import sys
+import time
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+import tqdm
+from absl import logging
+
+from jaxgen import checkpoints, run_log
+from jaxgen.events import EventSchedule
+from jaxgen.run_setup import RunSetup
+from jaxgen.stopping import StoppingTracker
+from jaxgen.train_state import TrainState
+
+
+class TrainingDivergedError(FloatingPointError):
+  """The training loss became NaN or infinite."""
+
+
+def _rows(step: int, epoch: float, wall_time: float, seeds: list[int], active: np.ndarray,
+          train: dict[str, np.ndarray], evals: dict[str, dict[str, np.ndarray]],
+          learning_rate: float) -> list[dict[str, Any]]:
+  """One event's metrics.jsonl rows: per active seed, a train row and one per eval split."""
+  rows = []
+  for i, seed in enumerate(seeds):
+    if not active[i]:
+      continue  # A stopped seed has nothing new to report.
+    base = {"step": step, "epoch": epoch, "seed": seed, "wall_time": wall_time}
+    train_row = {key: float(value[i]) for key, value in train.items()}
+    rows.append({**base, "split": "train", "learning_rate": learning_rate, **train_row})
+    for split, values in evals.items():
+      rows.append({**base, "split": split, **{k: float(v[i]) for k, v in values.items()}})
+  return rows
+
+
+class _EpochProgress:
+  """A tqdm bar per epoch, shown only on a terminal and when `logging.progress_bar` is set."""
+
+  def __init__(self, events: EventSchedule, enabled: bool):
+    self._events = events
+    self._enabled = enabled
+    self._bar = None
+
+  def advance(self, step: int) -> None:
+    """Counts step `step` (1-based), opening the bar of its epoch if needed."""
+    if self._bar is None:
+      done, per_epoch = step - 1, self._events.steps_per_epoch
+      self._bar = tqdm.tqdm(total=per_epoch, initial=done % per_epoch,
+                            desc=f"epoch {done // per_epoch + 1}", disable=not self._enabled,
+                            leave=False)
+    self._bar.update()
+
+  def show(self, row: dict[str, Any]) -> None:
+    self._bar.set_postfix({k: f"{row[k]:.4f}" for k in ("loss", "accuracy")})
+
+  def close(self) -> None:
+    if self._bar is not None:
+      self._bar.close()
+      self._bar = None
+
+
+class EventLogger:
+  """Runs the logging events of one run (or of the rest of a resumed one).
+
+  Attributes:
+    tracker: the stopping rules' state, replayed from the rows already logged.
+  """
+
+  def __init__(self, workdir: str, config: ml_collections.ConfigDict, setup: RunSetup,
+               start_step: int):
+    """Opens the run's log at `start_step` and replays its history into the tracker.
+
+    Args:
+      workdir: the run's work directory.
+      config: the run config.
+      setup: the run's fixed parts (program, events, data on device).
+      start_step: the step the run starts or resumes from.
+    """
+    self._workdir = workdir
+    self._setup = setup
+    self._seeds = list(config.seeds)
+    self._log = run_log.RunLog(workdir, start_step, config.logging.tensorboard)
+    history = run_log.read_metrics(workdir)
+    self.tracker = StoppingTracker(config.train.stop, self._seeds)
+    self.tracker.replay(history)
+    # Wall time continues from the interrupted part of a resumed run.
+    self._time_offset = max((row["wall_time"] for row in history), default=0.0)
+    self._start_time = time.time()
+    self._progress = _EpochProgress(
+        setup.events, config.logging.progress_bar and sys.stderr.isatty())
+
+  def after_step(self, state: TrainState, step: int,
+                 active: np.ndarray) -> tuple[TrainState, np.ndarray]:
+    """Advances the progress bar and runs the logging event that follows `step`, if any.
+
+    Args:
+      state: the state after `step` steps.
+      step: the steps taken.
+      active: per seed, whether it still trains.
+
+    Returns:
+      (state, active), with the seeds that a stopping rule ended now frozen.
+
+    Raises:
+      TrainingDivergedError: if the train loss of an active seed is NaN or infinite.
+    """
+    self._progress.advance(step)
+    events = self._setup.events
+    if events.is_log_step(step):
+      state, active = self._log_event(state, step, active)
+    if events.is_epoch_end(step):
+      self._progress.close()
+    return state, active
+
+  def _log_event(self, state: TrainState, step: int,
+                 active: np.ndarray) -> tuple[TrainState, np.ndarray]:
+    program, events = self._setup.program, self._setup.events
+    # Evaluated before measuring: the measurement donates the state.
+    evals = {name: program.eval_step(state, *arrays)
+             for name, arrays in self._setup.eval_data.items()}
+    state, train_values = program.measure_step(state)
+    train_values, evals = jax.device_get((train_values, evals))
+    losses = train_values["loss"][active]
+    if not np.all(np.isfinite(losses)):
+      raise TrainingDivergedError(
+          f"train loss became {losses} at step {step} (epoch {step / events.steps_per_epoch:.2f});"
+          f" the checkpoints in {checkpoints.checkpoint_dir(self._workdir)} up to the previous "
+          "one are intact. Lower config.optim.learning_rate or check the data.")
+    wall_time = self._time_offset + time.time() - self._start_time
+    rows = _rows(step, events.epoch(step), wall_time, self._seeds, active, train_values, evals,
+                 float(self._setup.learning_rate(step - 1)))
+    self._log.write(rows, len(self._seeds))
+    self._progress.show(rows[0])
+    logging.info("step %d: %s", step, {
+        (r["seed"], r["split"]): round(r["accuracy"], 4) for r in rows})
+    if self.tracker.update(rows):
+      active = np.asarray([seed not in self.tracker.stopped for seed in self._seeds])
+      state = state.replace(active=jax.device_put(active, self._setup.state_sharding))
+    return state, active
+
+  def close(self) -> None:
+    self._progress.close()
+    self._log.close()
