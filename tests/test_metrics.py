@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxgen.config import ConfigError
-from jaxgen.metrics import METRICS, layer_rotation, relative_weight_change
+from jaxgen.metrics import METRICS, layer_rotation, relative_weight_change, step_rotation
 from tests.conftest import make_tiny_config
 
 
@@ -143,3 +143,29 @@ def test_registered_metrics_compare_against_initial_resp_previous_parameters():
   change = METRICS.build("relative_weight_change", config, AFTER, BEFORE)
   assert _as_floats(rotation) == pytest.approx(ROTATION, rel=1e-6)
   assert _as_floats(change) == pytest.approx(ELEMENTWISE_MEAN, rel=1e-6)
+
+
+def _float64_cosine_distance(w: np.ndarray, w_ref: np.ndarray) -> float:
+  u, v = w.astype(np.float64).ravel(), w_ref.astype(np.float64).ravel()
+  return 0.5 * float(np.sum((u / np.linalg.norm(u) - v / np.linalg.norm(v)) ** 2))
+
+
+@pytest.mark.parametrize("distance", [1e-9, 1e-7, 1e-5, 1e-3, 0.1, 0.5, 1.0])
+def test_layer_and_step_rotation_agree_with_float64_down_to_tiny_angles(distance):
+  rng = np.random.default_rng(0)
+  w0 = rng.standard_normal((50, 40)).astype(np.float32)
+  # A rotation by the angle whose cosine distance is `distance`, in a random direction
+  # orthogonal to w0 (computed in float64, then rounded to float32 as a trained kernel is).
+  direction = rng.standard_normal(w0.shape)
+  direction -= np.sum(direction * w0) / np.sum(w0 * w0) * w0
+  direction *= np.linalg.norm(w0) / np.linalg.norm(direction)
+  theta = np.arccos(1.0 - distance)
+  w = (np.cos(theta) * w0 + np.sin(theta) * direction).astype(np.float32)
+  # And a perturbation that also changes the norm, as an optimizer step does.
+  noisy = (w0 + np.sqrt(distance) * rng.standard_normal(w0.shape)).astype(np.float32)
+  for kernel in (w, noisy):
+    expected = _float64_cosine_distance(kernel, w0)
+    params, reference = {"Dense_0": {"kernel": kernel}}, {"Dense_0": {"kernel": w0}}
+    for metric in (layer_rotation, step_rotation):
+      value = float(jax.jit(metric)(params, reference)["Dense_0/kernel"])
+      assert value == pytest.approx(expected, rel=1e-6), metric.__name__
