@@ -50,15 +50,6 @@ def _with_defaults(saved: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
   return merged
 
 
-def _read_dict(workdir: str) -> dict[str, Any] | None:
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    saved = json.load(f)
-  return _with_defaults(saved, to_dict(schema.get_config()))
-
-
 def read_run_config(workdir: str) -> ml_collections.ConfigDict:
   """The config the run in `workdir` was trained with.
 
@@ -68,10 +59,11 @@ def read_run_config(workdir: str) -> ml_collections.ConfigDict:
   Raises:
     ConfigError: if `workdir` holds no config.json.
   """
-  saved = _read_dict(workdir)
-  if saved is None:
+  if not has_run_config(workdir):
     raise ConfigError(f"{workdir} holds no run: there is no {CONFIG_FILE} in it")
-  return ml_collections.ConfigDict(saved)
+  with open(os.path.join(workdir, CONFIG_FILE)) as f:
+    saved = json.load(f)
+  return ml_collections.ConfigDict(_with_defaults(saved, to_dict(schema.get_config())))
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -88,10 +80,9 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def check_resume(workdir: str, config: ml_collections.ConfigDict) -> None:
   """Raises ConfigError if `workdir` holds a run of a config that differs from `config` in
   more than `RESUMABLE_CHANGES` (no error when `workdir` holds no run yet)."""
-  saved = _read_dict(workdir)
-  if saved is None:
+  if not has_run_config(workdir):
     return
-  flat_saved, flat_new = flatten(saved), flatten(to_dict(config))
+  flat_saved, flat_new = flatten(to_dict(read_run_config(workdir))), flatten(to_dict(config))
   changed = sorted(key for key in flat_saved.keys() | flat_new.keys()
                    if flat_saved.get(key) != flat_new.get(key)
                    and not key.startswith(RESUMABLE_CHANGES))
