@@ -492,3 +492,18 @@ def test_prepare_inputs_flips_and_standardises_per_image_when_asked():
   assert np.all(same ^ flipped) and 0 < flipped.sum() < 64
   evaluated = augment.prepare_inputs(images, None, False, data, aug)
   np.testing.assert_allclose(evaluated, standardized, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["cifar10", "mnist"])
+def test_a_tfds_dataset_that_is_not_prepared_fails_at_once_with_the_command_to_prepare_it(
+    name, tmp_path, monkeypatch):
+  def no_network(*args, **kwargs):
+    raise AssertionError("a run tried to reach the network")
+
+  monkeypatch.setattr("socket.socket.connect", no_network)
+  data = make_tiny_config().data
+  data.name, data.data_dir = name, str(tmp_path)
+  message = (rf"config\.data\.name='{name}' is not prepared in {tmp_path}/{name}/.*"
+             rf"tfds build {name} --file_format=array_record --data_dir={tmp_path}")
+  with pytest.raises(ConfigError, match=message):
+    pipeline.load_dataset(data)

