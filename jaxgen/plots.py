@@ -1,4 +1,6 @@
-"""Figures drawn from a run's `metrics.jsonl`, so a finished workdir is all they need."""
+"""Figures drawn from a run's `metrics.jsonl`, so a finished workdir is all they need, and
+the pieces every analysis draws with: panel grids, saving, and the per-layer curves
+(`layer_curves` computes them from rows, `draw_layer_curves` draws them on any axes)."""
 
 import os
 from collections import defaultdict
@@ -37,14 +39,23 @@ def save_figure(fig: plt.Figure, path: str, dpi: int = 110) -> None:
   plt.close(fig)
 
 
-def _seed_mean(rows: Rows, split: str, key: str) -> tuple[np.ndarray, np.ndarray]:
-  """(epochs, values averaged over seeds) of `key` on `split` rows."""
+def _mean_and_spread(values: list[float]) -> tuple[float, float]:
+  """Mean and standard deviation of the finite values (NaN, NaN when there is none)."""
+  finite = [v for v in values if np.isfinite(v)]
+  return (float(np.mean(finite)), float(np.std(finite))) if finite else (np.nan, np.nan)
+
+
+def _seed_stats(rows: Rows, key: str,
+                epochs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(epochs, mean over the rows of each epoch, spread) of `key`; values logged as strings
+  ("nan", "inf") are non-finite and left out."""
   by_epoch = defaultdict(list)
   for row in rows:
-    if row["split"] == split and isinstance(row.get(key), int | float):
-      by_epoch[row["epoch"]].append(row[key])
-  epochs = np.array(sorted(by_epoch))
-  return epochs, np.array([np.mean(by_epoch[e]) for e in epochs])
+    if key in row:
+      by_epoch[row["epoch"]].append(float(row[key]))
+  epochs = np.array(sorted(by_epoch)) if epochs is None else epochs
+  stats = np.array([_mean_and_spread(by_epoch.get(e, [])) for e in epochs]).reshape(-1, 2)
+  return epochs, stats[:, 0], stats[:, 1]
 
 
 def layer_keys(rows: Rows, metric: str) -> list[str]:
@@ -55,26 +66,95 @@ def layer_keys(rows: Rows, metric: str) -> list[str]:
   return keys
 
 
+def layer_curves(rows: Rows, metric: str, split: str = "train", seed: int | None = None,
+                 stop_epochs: dict[int, float] | None = None
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+  """Each layer's curve of a per-layer metric against epoch, averaged over seeds.
+
+  Args:
+    rows: rows of metrics.jsonl.
+    metric: the metric name, e.g. "layer_rotation".
+    split: the rows' split.
+    seed: one seed only; None averages over every seed.
+    stop_epochs: seed -> the epoch a stopping rule ended it at; its later rows (frozen
+      values) are left out, so each epoch's mean is over the seeds still training.
+
+  Returns:
+    (epochs, {layer path: mean per epoch}, {layer path: standard deviation over seeds}),
+    layers in network order.
+  """
+  stop_epochs = stop_epochs or {}
+  rows = [row for row in rows if row["split"] == split
+          and (seed is None or row["seed"] == seed)
+          and row["epoch"] <= stop_epochs.get(row["seed"], np.inf)]
+  keys = layer_keys(rows, metric)
+  epochs = np.array(sorted({row["epoch"] for row in rows if any(k in row for k in keys)}))
+  means, spreads = {}, {}
+  for key in keys:
+    layer = key.removeprefix(metric + "/")
+    _, means[layer], spreads[layer] = _seed_stats(rows, key, epochs)
+  return epochs, means, spreads
+
+
+def draw_layer_curves(ax: plt.Axes, epochs: np.ndarray, curves: dict[str, np.ndarray],
+                      spreads: dict[str, np.ndarray] | None = None, start_at_zero: bool = False,
+                      log: bool = False, key: bool = True, **line_kwargs) -> None:
+  """Draws one curve per layer against epoch, coloured by depth (viridis: layer 1 dark).
+
+  Args:
+    ax: the axes.
+    epochs: the x values.
+    curves: layer -> values per epoch, in network order.
+    spreads: layer -> spread per epoch (e.g. the standard deviation over seeds), drawn as a
+      band around the curve; None for no band.
+    start_at_zero: prepend the value 0 at epoch 0 (layer rotation is 0 at initialisation).
+    log: a log y-axis (values are clipped at 1e-12).
+    key: name the layers "layer 1" .. "layer L": a legend for up to 12 layers, else a
+      colourbar.
+    **line_kwargs: passed to `ax.plot` (e.g. lw, marker).
+  """
+  count = len(curves)
+  colours = plt.cm.viridis(np.linspace(0, 1, max(count, 1)))
+  x = np.r_[0.0, epochs] if start_at_zero else np.asarray(epochs)
+  for index, (colour, layer) in enumerate(zip(colours, curves, strict=False)):
+    y = np.r_[0.0, curves[layer]] if start_at_zero else np.asarray(curves[layer])
+    y = np.maximum(y, 1e-12) if log else y
+    ax.plot(x, y, color=colour, label=f"layer {index + 1}", **line_kwargs)
+    if spreads is not None and np.nanmax(spreads[layer], initial=0.0) > 0:
+      spread = np.r_[0.0, spreads[layer]] if start_at_zero else spreads[layer]
+      ax.fill_between(x, y - spread, y + spread, color=colour, alpha=0.2, lw=0)
+  if log:
+    ax.set_yscale("log")
+  ax.set_xlabel("epoch")
+  if key and 0 < count <= 12:
+    ax.legend(fontsize=6)
+  elif key and count:
+    norm = plt.Normalize(1, count)
+    ax.figure.colorbar(plt.cm.ScalarMappable(norm, plt.cm.viridis), ax=ax, label="layer",
+                       ticks=plt.MaxNLocator(integer=True))
+
+
 def plot_learning_curves(rows: Rows, path: str) -> None:
   """Loss and accuracy against epoch for every split (mean over seeds)."""
   fig, axes = plt.subplots(1, 2, figsize=(10, 4))
   for split in sorted({row["split"] for row in rows}):
+    split_rows = [row for row in rows if row["split"] == split]
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
-      epochs, values = _seed_mean(rows, split, key)
+      epochs, values, _ = _seed_stats(split_rows, key)
       ax.plot(epochs, values, marker=".", label=split)
   for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
     ax.set_xlabel("epoch")
     ax.set_ylabel(key)
     ax.legend()
   axes[0].set_yscale("log")
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  save_figure(fig, path, dpi=100)
 
 
 def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
-                   start_at_zero: bool = False, ylim: tuple[float, float] | None = None) -> None:
-  """One curve per layer against epoch, coloured by depth (viridis: first layer dark).
+                   start_at_zero: bool = False, ylim: tuple[float, float] | None = None,
+                   log: bool = False) -> None:
+  """The figure of one per-layer metric of a run: each layer's seed mean (and spread)
+  against epoch.
 
   Args:
     rows: rows of metrics.jsonl.
@@ -83,24 +163,15 @@ def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
     ylabel: the y-axis label.
     start_at_zero: prepend the value 0 at epoch 0 (layer rotation is 0 at initialisation).
     ylim: fixed y-axis limits.
+    log: a log y-axis.
   """
-  keys = layer_keys(rows, metric)
+  epochs, means, spreads = layer_curves(rows, metric)
   fig, ax = plt.subplots(figsize=(6, 4))
-  colours = plt.cm.viridis(np.linspace(0, 1, max(len(keys), 1)))
-  for colour, key in zip(colours, keys, strict=False):
-    epochs, values = _seed_mean(rows, "train", key)
-    if start_at_zero:
-      epochs, values = np.r_[0, epochs], np.r_[0.0, values]
-    ax.plot(epochs, values, color=colour, label=key.removeprefix(metric + "/"))
-  ax.set_xlabel("epoch")
+  draw_layer_curves(ax, epochs, means, spreads, start_at_zero=start_at_zero, log=log)
   ax.set_ylabel(ylabel)
   if ylim:
     ax.set_ylim(*ylim)
-  if 0 < len(keys) <= 12:
-    ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  save_figure(fig, path, dpi=100)
 
 
 # The per-layer metrics that get a figure: y-axis label and plot_per_layer options.

@@ -9,14 +9,13 @@
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from jaxgen import path_rules
 from jaxgen.config import ConfigError
-from jaxgen.config.saved import CONFIG_FILE, has_run_config
 
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"  # Written when a run finishes.
@@ -47,28 +46,6 @@ def read_metrics(workdir: str) -> list[dict[str, Any]]:
     return []
   with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
-
-
-def run_dirs(paths: Sequence[str]) -> list[str]:
-  """The run workdirs under `paths`: each path is a run or a directory of runs.
-
-  Args:
-    paths: workdirs (holding config.json) or sweep roots.
-
-  Returns:
-    Workdirs in the given order, a root's runs sorted by name.
-  """
-  runs = []
-  for path in paths:
-    if has_run_config(path):
-      runs.append(path)
-      continue
-    children = sorted(os.path.join(path, name) for name in os.listdir(path))
-    runs.extend(child for child in children
-                if os.path.isdir(child) and has_run_config(child))
-  if not runs:
-    raise ValueError(f"no run (a directory with {CONFIG_FILE}) in {list(paths)}")
-  return runs
 
 
 STEP_ROTATION = "step_rotation"

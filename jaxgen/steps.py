@@ -83,10 +83,21 @@ def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
 def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
               mask: jnp.ndarray, *, model: nn.Module, config: ml_collections.ConfigDict,
               batch_sharding: jax.sharding.Sharding | None = None) -> dict[str, jnp.ndarray]:
-  """Loss, accuracy and top-k accuracies of one seed on a whole split, in batches, on device.
+  """Loss, accuracy and top-k accuracies of one seed's state on a whole split: the
+  `evaluate_batches` of its params and batch_stats (see there for the arguments)."""
+  variables = {"params": state.params, "batch_stats": state.batch_stats}
+  return evaluate_batches(variables, images, labels, mask, model=model, config=config,
+                          batch_sharding=batch_sharding)
+
+
+def evaluate_batches(variables: dict, images: jnp.ndarray, labels: jnp.ndarray,
+                     mask: jnp.ndarray, *, model: nn.Module, config: ml_collections.ConfigDict,
+                     batch_sharding: jax.sharding.Sharding | None = None
+                     ) -> dict[str, jnp.ndarray]:
+  """Loss, accuracy and top-k accuracies of model variables on a whole split, in batches.
 
   Args:
-    state: the seed's state.
+    variables: {"params": ..., "batch_stats": ...} of one network.
     images: the split padded to (num_batches, batch, H, W, C).
     labels: (num_batches, batch) labels.
     mask: (num_batches, batch) 1 for real examples, 0 for padding.
@@ -99,7 +110,6 @@ def eval_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray,
     "top{k}_accuracy" (true label among the k largest logits) for each k in
     `config.train.eval_top_k`.
   """
-  variables = {"params": state.params, "batch_stats": state.batch_stats}
   top_k = tuple(config.train.eval_top_k)
 
   def one_batch(batch):

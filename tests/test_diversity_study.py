@@ -110,9 +110,9 @@ def test_diversity_analysis_summarises_each_run_and_draws_the_panels(tmp_path):
       pytest.approx(0.4))
   assert summary["backward_last"] == pytest.approx(0.6)  # Layer b is undefined: left out.
   assert summary["diversity"] == pytest.approx(0.5 * np.log(1 - 0.36))
-  out = tmp_path / "c.png"
+  out = tmp_path / "correlations.png"
   completed = subprocess.run(
       [sys.executable, "-m", "jaxgen.analysis.diversity", str(tmp_path / "runs"),
-       f"--out={out}"], capture_output=True, text=True, check=True)
+       f"--out={tmp_path}"], capture_output=True, text=True, check=True)
   assert "0.900 -> 0.600" in completed.stdout and "-inf" in completed.stdout
   assert out.stat().st_size > 0

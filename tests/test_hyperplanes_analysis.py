@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, path_rules, train
+from jaxgen import checkpoints, evaluation, path_rules, train
 from jaxgen.analysis import hyperplanes as analysis
+from jaxgen.analysis import runs
 from jaxgen.data.pipeline import load_dataset
 from jaxgen.metrics import filter_projections, projection_statistics
 from jaxgen.metrics.hyperplanes import NET
@@ -42,7 +43,7 @@ def test_swap_layer_replaces_one_modules_kernel_and_bias_only():
 
 
 def test_criticality_resets_each_conv_to_each_donor_and_evaluates_it(cnn_run):
-  run = analysis.Run.load(cnn_run)
+  run = runs.load_run(cnn_run)
   result = analysis.criticality(run)
   assert result["layers"] == ["Conv_0/kernel", "Conv_1/kernel"]  # Dense layers: off.
   assert list(result["rows"]) == ["epoch 0", "epoch 1", "epoch 2", "rand"]
@@ -63,12 +64,14 @@ def test_criticality_resets_each_conv_to_each_donor_and_evaluates_it(cnn_run):
   assert row["relative_drops"][0] == pytest.approx(
       (result["trained_accuracy"] - expected) / result["trained_accuracy"])
   # The re-randomisation donor is a fresh draw, not the run's own initialisation.
-  fresh = run.init(jax.random.key(2**31 - 1))
+  model, dataset = evaluation.load_model_and_data(run.config)
+  fresh = evaluation.init_params(model, run.config, dataset.train.images[:1],
+                                 jax.random.key(2**31 - 1))
   assert not np.allclose(fresh["Conv_0"]["kernel"], init["Conv_0"]["kernel"])
 
 
 def test_projections_over_training_match_each_checkpoint(cnn_run):
-  result = analysis.projections_over_training(cnn_run)
+  result = analysis.projections_over_training(runs.load_run(cnn_run))
   assert sorted(result) == [0, 11, 22, 33]
   for step in (0, 33):
     params = checkpoints.load(cnn_run, step, 0)["params"]
@@ -78,7 +81,7 @@ def test_projections_over_training_match_each_checkpoint(cnn_run):
         float(stats["Conv_1/kernel"]["mean"]), rel=1e-5)
   assert result[0]["Conv_0/kernel"]["l2_dist"] == 0.0
   assert result[33]["Conv_0/kernel"]["l2_dist"] > 0.0
-  assert analysis.steps_per_epoch(cnn_run) == 11
+  assert runs.load_run(cnn_run).steps_per_epoch() == 11
 
 
 def test_a_model_without_conv_layers_needs_with_linear():
@@ -92,7 +95,7 @@ def test_a_model_without_conv_layers_needs_with_linear():
 def test_command_line_writes_the_figure_and_the_json(cnn_run, tmp_path, command):
   out = tmp_path / f"{command}.png"
   completed = subprocess.run(
-      [sys.executable, "-m", "jaxgen.analysis.hyperplanes", command, cnn_run, f"--out={out}"],
+      [sys.executable, "-m", "jaxgen.analysis.hyperplanes", command, cnn_run, f"--out={tmp_path}"],
       capture_output=True, text=True, check=True)
   assert out.stat().st_size > 0
   name = f"{command}.json"

@@ -6,6 +6,7 @@ import pytest
 from configs.hyperplanes import base, cifar10, cifar100, mlp_supplement, mnist, mnist_cpu
 from jaxgen import checkpoints, events, train
 from jaxgen.analysis import hyperplanes as analysis
+from jaxgen.analysis import runs
 from jaxgen.config.validation import validate_config
 from jaxgen.metrics.hyperplanes import NET
 
@@ -55,7 +56,7 @@ def test_training_lenet_biases_its_filters_from_a_symmetric_start(tmp_path):
   config.logging.figures = config.logging.progress_bar = False
   result = train.train_and_evaluate(config, str(tmp_path))
   assert result.final[(0, "test")]["accuracy"] > 0.8
-  mass = analysis.projections_over_training(str(tmp_path))
+  mass = analysis.projections_over_training(runs.load_run(str(tmp_path)))
   assert sorted(mass) == [0, 31, 62, 93, 124, 155]
   assert abs(mass[0][NET]["mass"] - 0.5) < 0.05
   assert all(mass[step][NET]["mass"] > 0.65 for step in (31, 62, 93, 124, 155))

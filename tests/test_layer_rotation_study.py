@@ -19,6 +19,7 @@ from ml_collections import config_flags
 from configs.layer_rotation import base
 from jaxgen import checkpoints, run_log, train
 from jaxgen.analysis import layer_rotation as analysis
+from jaxgen.analysis import runs
 from jaxgen.config import ConfigError, apply_overrides, write_run_config
 from jaxgen.config.validation import validate_config
 from jaxgen.metrics import METRICS, layer_rotation, step_rotation
@@ -302,18 +303,18 @@ def test_sweep_series_filters_alpha_runs_by_train_accuracy_and_groups_rho_runs(t
 def test_best_validation_takes_the_test_accuracy_of_the_best_validation_epoch(tmp_path):
   _fake_run(tmp_path, 0.0, 3.0**-3, 1.0, [0.6, 0.7, 0.65], val_accs=[0.5, 0.9, 0.8],
             seeds=(0, 3))
-  final = analysis.seed_results(str(tmp_path))
-  best = analysis.seed_results(str(tmp_path), test_at="best_validation")
+  final = analysis.seed_results(runs.load_run(str(tmp_path)))
+  best = analysis.seed_results(runs.load_run(str(tmp_path)), test_at="best_validation")
   assert [(r.seed, r.test_accuracy) for r in final] == [(0, 0.65), (3, 0.65)]
   assert [(r.seed, r.test_accuracy) for r in best] == [(0, 0.7), (3, 0.7)]
 
 
 def test_sweep_command_line_prints_the_table_and_writes_the_figure(tmp_path):
   _fake_run(tmp_path / "runs" / "x", 0.2, 3.0**-3, 0.99, [0.9])
-  out = tmp_path / "fig.png"
+  out = tmp_path / "accuracy_vs_alpha_rho.png"
   result = subprocess.run(
       [sys.executable, "-m", "jaxgen.analysis.layer_rotation", "sweep", str(tmp_path / "runs"),
-       f"--out={out}"], capture_output=True, text=True, check=True)
+       f"--out={tmp_path}"], capture_output=True, text=True, check=True)
   assert " 0.20  3^-3         0  0.9900  0.9000" in result.stdout
   assert os.path.getsize(out) > 0
 
@@ -321,7 +322,7 @@ def test_sweep_command_line_prints_the_table_and_writes_the_figure(tmp_path):
 def test_rotation_panels_draw_one_panel_per_run(tmp_path):
   for name in ("r1", "r2", "r3"):
     _fake_run(tmp_path / name, 0.0, 3.0**-3, 1.0, [0.5, 0.6, 0.7])
-  analysis.plot_rotation_panels(run_log.run_dirs([str(tmp_path)]), str(tmp_path / "c.png"))
+  analysis.plot_rotation_panels(runs.load_runs([str(tmp_path)]), str(tmp_path / "c.png"))
   assert os.path.getsize(tmp_path / "c.png") > 0
 
 
@@ -354,7 +355,7 @@ def test_first_layer_features_plot_rows_by_learning_rate_with_units_as_28x28(tmp
   assert images.shape == (5, 28, 28)
   np.testing.assert_array_equal(images[2], kernels["high"][:, 7].reshape(28, 28))
 
-  labels = analysis.plot_first_layer_features(run_log.run_dirs([str(tmp_path)]),
+  labels = analysis.plot_first_layer_features(runs.load_runs([str(tmp_path)]),
                                               str(tmp_path / "features.png"))
   assert [label.split("\n")[0] for label in labels] == ["lr 3^-2", "lr 3^-4", "initialisation"]
   assert "test 95.0%" in labels[0]

@@ -11,7 +11,7 @@ from ml_collections import config_flags
 
 from configs.randomization import base
 from jaxgen import run_log, train
-from jaxgen.analysis import randomization
+from jaxgen.analysis import randomization, runs
 from jaxgen.config import load_module, write_run_config
 from jaxgen.config import to_dict as config_to_dict
 from jaxgen.config.validation import validate_config
@@ -145,7 +145,7 @@ def synthetic_sweep(tmp_path):
 
 
 def test_seed_results_keep_runs_that_did_not_fit(synthetic_sweep):
-  results = randomization.seed_results(randomization.load_runs(str(synthetic_sweep)))
+  results = randomization.seed_results(runs.load_runs(str(synthetic_sweep)))
   assert [(r.run, r.seed, r.p, r.status, r.step, r.test_accuracy) for r in results] == [
       ("clean", 0, 0.0, "fitted", 20, 0.875),
       ("clean", 1, 0.0, "fitted", 20, 0.75),
@@ -158,7 +158,7 @@ def test_seed_results_keep_runs_that_did_not_fit(synthetic_sweep):
 
 
 def test_table_lists_every_seed_with_exact_values(synthetic_sweep):
-  results = randomization.seed_results(randomization.load_runs(str(synthetic_sweep)))
+  results = randomization.seed_results(runs.load_runs(str(synthetic_sweep)))
   lines = randomization.format_table(results).splitlines()
   assert lines[0].split() == ["model", "corruption", "p", "seed", "status", "step", "epoch",
                               "train%", "test%", "wall_s", "run"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from configs.rwc import base, cifar10, cifar100, fashion_mnist, mnist
-from jaxgen import checkpoints, path_rules, run_log, train
-from jaxgen.analysis import rwc
+from jaxgen import checkpoints, path_rules, plots, run_log, train
+from jaxgen.analysis import runs, rwc
 from jaxgen.config.saved import CONFIG_FILE
 from jaxgen.config.validation import validate_config
 from jaxgen.models import build_model
@@ -96,12 +96,12 @@ def test_curves_are_averaged_over_the_seeds_still_training_at_each_epoch(tmp_pat
             # Seed 1 stopped after epoch 2: its frozen epoch-3 value (0) must not count.
             1: dict(zip(layers, ([0.2, 0.1, 0.0], [0.6, 0.3, 0.0]), strict=True))}
   _write_run(tmp_path / "run", [0, 1], curves, stopped={"1": {"epoch": 2.0}})
-  epochs, mean = rwc.seed_averaged_curves(run_log.read_metrics(str(tmp_path / "run")),
-                                          {1: 2.0})
+  epochs, mean, _ = plots.layer_curves(run_log.read_metrics(str(tmp_path / "run")),
+                                       rwc.METRIC, stop_epochs={1: 2.0})
   np.testing.assert_array_equal(epochs, [1, 2, 3])
   np.testing.assert_allclose(mean["layer000_conv/kernel"], [0.3, 0.15, 0.1])
   np.testing.assert_allclose(mean["layer001_dense/kernel"], [0.8, 0.4, 0.3])
-  np.testing.assert_allclose(rwc.final_accuracies(run_log.read_metrics(str(tmp_path / "run")),
+  np.testing.assert_allclose(rwc.final_accuracies(runs.load_run(str(tmp_path / "run")),
                                                   "test"), [0.5, 0.51])
 
 
@@ -111,7 +111,7 @@ def test_runs_of_single_seeds_are_pooled_into_one_setting(tmp_path):
             1: dict(zip(layers, ([0.2, 0.1, 0.0], [0.6, 0.3, 0.0]), strict=True))}
   _write_run(tmp_path / "seeds=0", [0], {0: curves[0]})
   _write_run(tmp_path / "seeds=1", [1], {1: curves[1]}, stopped={"1": {"epoch": 2.0}})
-  (setting,) = rwc.pool_seeds(run_log.run_dirs([str(tmp_path)]))
+  (setting,) = runs.pool_seeds(runs.load_runs([str(tmp_path)]))
   assert setting.config["seeds"] == [0, 1] and setting.stop_epochs == {1: 2.0}
   report = rwc.summarise(setting)
   # First layer, seed means per epoch 0.3, 0.15, 0.1: epochs 2+ average 0.125.
@@ -122,7 +122,7 @@ def test_runs_of_single_seeds_are_pooled_into_one_setting(tmp_path):
   rwc.plot_curves([setting], str(out))
   assert out.stat().st_size > 0
   with pytest.raises(ValueError, match="repeats seed"):
-    rwc.pool_seeds(run_log.run_dirs([str(tmp_path)]) * 2)
+    runs.pool_seeds(runs.load_runs([str(tmp_path)]) * 2)
 
 
 def test_a_short_run_logs_each_kernels_rwc_against_the_previous_epochs_weights(tmp_path):

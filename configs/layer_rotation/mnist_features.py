@@ -2,8 +2,7 @@
 
   python -m launch.local --config=configs/layer_rotation/mnist_features.py \
       --workdir=/tmp/lr/mnist_features
-  python -m jaxgen.analysis.layer_rotation features /tmp/lr/mnist_features \
-      --out=/tmp/lr/mnist_features/first_layer_features.png
+  python -m jaxgen.analysis.layer_rotation features /tmp/lr/mnist_features   # -> figures/
   python -m jaxgen.main --config=configs/layer_rotation/mnist_features.py:3^-2.5 \
       --workdir=/tmp/lr/mnist_features/one_run           # one rate: 3^-2, 3^-2.5, 3^-3, 3^-4
 

@@ -1,7 +1,7 @@
 """Figure 1a: training loss against steps, Small Inception on CIFAR-10, five settings.
 
   python -m launch.local --config=configs/randomization/fig1a.py --workdir=/tmp/rand/fig1a
-  python -m jaxgen.analysis.randomization --sweep_dir=/tmp/rand/fig1a
+  python -m jaxgen.analysis.randomization /tmp/rand/fig1a
 
 Runs: true labels, random labels, shuffled pixels, random pixels, gaussian (5 runs). Every run
 logs the running train loss every 100 steps and trains until that loss is <= 0.01 (not until

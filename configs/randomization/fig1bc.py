@@ -1,7 +1,7 @@
 """Figures 1b and 1c: time to fit and test error at fit against label corruption p.
 
   python -m launch.local --config=configs/randomization/fig1bc.py --workdir=/tmp/rand/fig1bc
-  python -m jaxgen.analysis.randomization --sweep_dir=/tmp/rand/fig1bc
+  python -m jaxgen.analysis.randomization /tmp/rand/fig1bc
 
 33 runs: p in {0, 0.1, ..., 1.0} (each training label redrawn uniformly from the 10 classes
 with probability p, once, from data.corruption.seed; test labels stay true) x {Small Inception

@@ -1,7 +1,7 @@
 """CPU-sized Figure 1 on the embedded MNIST digits: the five Fig. 1a settings and p in 0..1.
 
   python -m launch.local --config=configs/randomization/mnist_cpu.py --workdir=/tmp/rand_cpu
-  python -m jaxgen.analysis.randomization --sweep_dir=/tmp/rand_cpu
+  python -m jaxgen.analysis.randomization /tmp/rand_cpu
 
 14 runs (the five Fig. 1a settings, then label corruption p = 0.1 .. 0.9; true and random
 labels are p = 0 and p = 1), each training seeds 0, 1, 2 together until every seed has

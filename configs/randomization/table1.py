@@ -1,7 +1,7 @@
 """Table 1: CIFAR-10 train/test accuracy with and without random crops and weight decay.
 
   python -m launch.local --config=configs/randomization/table1.py --workdir=/tmp/rand/table1
-  python -m jaxgen.analysis.randomization --sweep_dir=/tmp/rand/table1
+  python -m jaxgen.analysis.randomization /tmp/rand/table1
 
 19 runs, the rows of the paper's Table 1. Every run trains the full 100 epochs (no stopping
 rule: with random crops or weight decay the train accuracy need not reach 100%, and the

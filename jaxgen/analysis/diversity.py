@@ -1,36 +1,28 @@
 """Symmetry breaking across runs (Blumenfeld et al.): weight correlations and Diversity.
 
-  python -m jaxgen.analysis.diversity /tmp/div/mnist_cpu      # a sweep root or run workdirs
+  python -m jaxgen.analysis.diversity /tmp/div/mnist_cpu [--out=DIR] [--seed=S]   # PATH...
 
 For every run (e.g. the deterministic / dropout / noise / VarNet conditions of
 `configs/diversity/`), prints the final train and test accuracy, the mean forward and backward
 correlation over the layers at the first and last logged epoch, and the "Diversity"
 Σ_layers log sqrt(1 - backward²) at the last epoch (-inf while some layer is exactly
 symmetric); draws one panel per run with each layer's backward correlation against epoch
-(viridis, first layer dark) into figures/correlations.png. Uses seed `--seed` of each run.
+(viridis, first layer dark) into DIR/correlations.png (default: the first PATH's figures/).
+Uses seed `--seed` of each run (default: its first).
 """
 
-import os
 from collections.abc import Sequence
 
-import matplotlib
+import jax.numpy as jnp
+import numpy as np
+from absl import flags
 
-matplotlib.use("Agg")
-import jax.numpy as jnp  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-from jaxgen import plots, run_log  # noqa: E402
-from jaxgen.metrics.diversity import diversity_score  # noqa: E402
+from jaxgen import plots
+from jaxgen.analysis import cli
+from jaxgen.analysis.runs import Run, load_runs
+from jaxgen.metrics.diversity import diversity_score
 
 Rows = list[dict]
-
-
-def _train_rows(workdir: str, seed: int | None) -> Rows:
-  rows = [r for r in run_log.read_metrics(workdir) if r["split"] == "train"]
-  seed = min(r["seed"] for r in rows) if seed is None else seed
-  return [r for r in rows if r["seed"] == seed]
 
 
 def correlation_summary(rows: Rows) -> dict[str, float]:
@@ -52,45 +44,48 @@ def correlation_summary(rows: Rows) -> dict[str, float]:
   return summary
 
 
-def plot_backward_correlations(workdirs: Sequence[str], path: str, seed: int | None = None,
+def _seed(run: Run, seed: int | None) -> int:
+  return min(run.seeds) if seed is None else seed
+
+
+def plot_backward_correlations(runs: Sequence[Run], path: str, seed: int | None = None,
                                columns: int = 4) -> None:
-  """One panel per run: each layer's backward correlation against epoch."""
-  fig, axes = plots.panel_grid(len(workdirs), columns, (3.8, 3.0), sharey=True)
-  for ax, workdir in zip(axes.flat, workdirs, strict=False):
-    rows = _train_rows(workdir, seed)
-    keys = plots.layer_keys(rows, "backward_correlation")
-    for colour, key in zip(plt.cm.viridis(np.linspace(0, 1, max(len(keys), 1))), keys,
-                           strict=False):
-      ax.plot([r["epoch"] for r in rows], [float(r[key]) for r in rows], color=colour, lw=1)
-    ax.set_title(os.path.basename(os.path.normpath(workdir)), fontsize=7)
+  """One panel per run: each layer's backward correlation against epoch.
+
+  Args:
+    runs: runs that logged "backward_correlation".
+    path: the PNG to write.
+    seed: which seed of each run (default: its first).
+    columns: panels per row.
+  """
+  fig, axes = plots.panel_grid(len(runs), columns, (3.8, 3.0), sharey=True)
+  for ax, run in zip(axes.flat, runs, strict=False):
+    epochs, curves, _ = plots.layer_curves(run.rows, "backward_correlation",
+                                           seed=_seed(run, seed))
+    plots.draw_layer_curves(ax, epochs, curves, lw=1)
+    ax.set_title(run.name, fontsize=7)
     ax.set_ylim(-0.1, 1.05)
-    ax.set_xlabel("epoch")
   for ax in axes[:, 0]:
     ax.set_ylabel("backward correlation")
   plots.save_figure(fig, path)
 
 
-def main(argv: list[str]) -> None:
-  if len(argv) < 2:
-    raise app.UsageError(f"usage: {argv[0]} PATH... [--out=PNG] [--seed=S]")
-  workdirs = run_log.run_dirs(argv[1:])
-  seed = flags.FLAGS.seed
+def main(args: cli.Invocation) -> None:
+  """Prints each run's summary and draws the panels into --out/correlations.png."""
+  runs = load_runs(args.paths)
   print("run  train  test  forward first->last  backward first->last  diversity")
-  for workdir in workdirs:
-    rows = _train_rows(workdir, seed)
-    tests = [r for r in run_log.read_metrics(workdir)
-             if r["split"] == "test" and r["seed"] == rows[0]["seed"]]
-    s = correlation_summary(rows)
-    print(f"{os.path.basename(os.path.normpath(workdir))}\n     {s['train_accuracy']:.4f} "
-          f"{tests[-1]['accuracy']:.4f}  {s['forward_first']:.3f} -> {s['forward_last']:.3f}"
-          f"  {s['backward_first']:.3f} -> {s['backward_last']:.3f}  {s['diversity']:.2f}")
-  out = flags.FLAGS.out or os.path.join(argv[1], "figures", "correlations.png")
-  plot_backward_correlations(workdirs, out, seed)
+  for run in runs:
+    seed = _seed(run, flags.FLAGS.seed)
+    s = correlation_summary(run.train_rows(seed))
+    print(f"{run.name}\n     {s['train_accuracy']:.4f} "
+          f"{run.last_rows(seed)['test']['accuracy']:.4f}  {s['forward_first']:.3f} -> "
+          f"{s['forward_last']:.3f}  {s['backward_first']:.3f} -> {s['backward_last']:.3f}  "
+          f"{s['diversity']:.2f}")
+  out = args.output("correlations.png")
+  plot_backward_correlations(runs, out, flags.FLAGS.seed)
   print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-  flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/"
-                      "correlations.png).")
   flags.DEFINE_integer("seed", None, "Which seed of each run (default: its first).")
-  app.run(main)
+  cli.run(main)

@@ -1,7 +1,10 @@
 """Hyperplane statistics over training, and layer criticality, from a run's checkpoints.
 
-  python -m jaxgen.analysis.hyperplanes projections WORKDIR [--seed_index=0] [--with_linear]
-  python -m jaxgen.analysis.hyperplanes criticality WORKDIR [--seed_index=0] [--with_linear]
+  python -m jaxgen.analysis.hyperplanes projections PATH... [--out=DIR] [--seed_index=0]
+  python -m jaxgen.analysis.hyperplanes criticality PATH... [--out=DIR] [--with_linear]
+
+Each run of the paths (a run or a sweep directory) is analysed on its own; its JSON goes into
+its workdir, its figure into DIR (default: the run's figures/ folder).
 
 `projections` (Gamba et al.): for every saved checkpoint, each layer's mass (fraction of
 filters whose normalised projection on the all-ones direction is <= 0), mean projection and
@@ -19,26 +22,20 @@ donor epochs, columns: layers 1..L). Both use the same layers: convs with kernel
 `metrics.projection_with_linear`, off unless set, as in the original code).
 """
 
-import dataclasses
 import json
 import os
-import types
-from collections.abc import Callable
 
 import matplotlib
 
 matplotlib.use("Agg")
 import jax  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
-from jaxgen import checkpoints, path_rules, run_log, steps  # noqa: E402
-from jaxgen.config import read_run_config
-from jaxgen.config.validation import model_kwargs  # noqa: E402
-from jaxgen.data.augment import prepare_inputs  # noqa: E402
-from jaxgen.data.pipeline import load_dataset, padded_batches  # noqa: E402
+from jaxgen import evaluation, path_rules, plots, run_log  # noqa: E402
+from jaxgen.analysis import cli  # noqa: E402
+from jaxgen.analysis.runs import Run, load_runs  # noqa: E402
 from jaxgen.metrics.hyperplanes import (  # noqa: E402
   NET,
   distance_from_init,
@@ -46,8 +43,6 @@ from jaxgen.metrics.hyperplanes import (  # noqa: E402
   hyperplane_layers,
   projection_statistics,
 )
-from jaxgen.models import build_model  # noqa: E402
-from jaxgen.plots import save_figure  # noqa: E402
 
 PyTree = path_rules.PyTree
 RANDOM_DONOR = "rand"
@@ -68,12 +63,6 @@ def relative_drops(trained_accuracy: float, accuracies: list[float]) -> list[flo
   return [(trained_accuracy - a) / trained_accuracy for a in accuracies]
 
 
-def steps_per_epoch(workdir: str) -> int:
-  """A run's steps per epoch, from the step and epoch of its first logged row."""
-  row = next(r for r in run_log.read_metrics(workdir) if r["epoch"] > 0)
-  return round(row["step"] / row["epoch"])
-
-
 def _layers(params: PyTree, layer_rule: str, with_linear: bool) -> list[str]:
   layers = hyperplane_layers(params, layer_rule, with_linear)
   if not layers:
@@ -82,48 +71,16 @@ def _layers(params: PyTree, layer_rule: str, with_linear: bool) -> list[str]:
   return layers
 
 
-@dataclasses.dataclass
-class Run:
-  """A finished run, loaded for analysis: its config, data, model and test evaluation."""
-
-  workdir: str
-  config: ml_collections.ConfigDict
-  steps_per_epoch: int
-  evaluate: Callable[[PyTree, PyTree], float]  # (params, batch_stats) -> test accuracy.
-  init: Callable[[jax.Array], PyTree]  # key -> freshly initialised params.
-
-  @classmethod
-  def load(cls, workdir: str) -> "Run":
-    config = read_run_config(workdir)
-    dataset = load_dataset(config.data)
-    model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
-    test = jax.device_put(padded_batches(dataset.test, config.train.eval_batch_size))
-
-    @jax.jit
-    def accuracy(params, batch_stats):
-      variables = types.SimpleNamespace(params=params, batch_stats=batch_stats)
-      return steps.eval_step(variables, *test, model=model, config=config)["accuracy"]
-
-    sample = prepare_inputs(dataset.train.images[:1], None, False, config.data, config.augment)
-    init = jax.jit(lambda key: model.init({"params": key, "dropout": key}, sample,
-                                          train=False)["params"])
-    return cls(workdir, config, len(dataset.train) // config.train.batch_size,
-               lambda params, stats: float(accuracy(params, stats)), init)
-
-  def epoch(self, step: int) -> float:
-    return step / self.steps_per_epoch
-
-
-def projections_over_training(workdir: str, seed_index: int = 0,
+def projections_over_training(run: Run, seed_index: int = 0,
                               with_linear: bool = False) -> dict[int, dict[str, dict]]:
   """{step: {layer or "net": {"mean", "mass"[, "l2_dist", "l_inf_dist"]}}} for every saved
   checkpoint; the distances are from the step-0 kernels (layers only, not "net")."""
-  layer_rule = read_run_config(workdir)["metrics"]["layer_rule"]
-  initial = checkpoints.load(workdir, 0, seed_index)["params"]
+  layer_rule = run.config.metrics.layer_rule
+  initial = run.load_params(0, seed_index)["params"]
   _layers(initial, layer_rule, with_linear)
   result = {}
-  for step in checkpoints.saved_steps(workdir):
-    params = checkpoints.load(workdir, step, seed_index)["params"]
+  for step in run.checkpoint_steps():
+    params = run.load_params(step, seed_index)["params"]
     stats = projection_statistics(filter_projections(params, layer_rule, with_linear))
     distances = distance_from_init(params, initial, layer_rule, with_linear)
     result[step] = {layer: {k: float(v) for k, v in {**values, **distances.get(layer, {})}.items()}
@@ -136,7 +93,7 @@ def criticality(run: Run, seed_index: int = 0, with_linear: bool = False,
   """Test accuracy with each layer reset to each donor, and the relative drops.
 
   Args:
-    run: the loaded run.
+    run: a finished run with checkpoints.
     seed_index: which seed of the run.
     with_linear: also reset dense layers.
     rerandomize_seed: seed of the fresh initialisation used as the "rand" donor.
@@ -145,19 +102,24 @@ def criticality(run: Run, seed_index: int = 0, with_linear: bool = False,
     {"layers": [...], "trained_accuracy": float, "rows": {donor label: {"epoch",
     "accuracies", "relative_drops"}}}, donors in epoch order then "rand".
   """
-  final = checkpoints.load(run.workdir, None, seed_index)
+  model, dataset = evaluation.load_model_and_data(run.config)
+  evaluate = evaluation.make_evaluator(model, run.config, dataset.test.images,
+                                       dataset.test.labels)
+  final = run.load_params(None, seed_index)
   params, batch_stats = final["params"], final["batch_stats"]
   layers = _layers(params, run.config.metrics.layer_rule, with_linear)
-  trained = run.evaluate(params, batch_stats)
+  trained = evaluate(params, batch_stats)["accuracy"]
   donors = {}  # Label -> (epoch or None, donor params).
-  for step in checkpoints.saved_steps(run.workdir):
+  for step in run.checkpoint_steps():
     if step != final["step"]:
-      donor = checkpoints.load(run.workdir, step, seed_index)["params"]
-      donors[f"epoch {run.epoch(step):g}"] = (run.epoch(step), donor)
-  donors[RANDOM_DONOR] = (None, run.init(jax.random.key(rerandomize_seed)))
+      epoch = step / run.steps_per_epoch()
+      donors[f"epoch {epoch:g}"] = (epoch, run.load_params(step, seed_index)["params"])
+  fresh = evaluation.init_params(model, run.config, dataset.train.images[:1],
+                                 jax.random.key(rerandomize_seed))
+  donors[RANDOM_DONOR] = (None, fresh)
   rows = {}
   for label, (epoch, donor) in donors.items():
-    accuracies = [run.evaluate(swap_layer(params, donor, layer), batch_stats)
+    accuracies = [evaluate(swap_layer(params, donor, layer), batch_stats)["accuracy"]
                   for layer in layers]
     rows[label] = {"epoch": epoch, "accuracies": accuracies,
                    "relative_drops": relative_drops(trained, accuracies)}
@@ -179,70 +141,72 @@ def plot_criticality(result: dict, path: str) -> None:
   ax.set_title(f"relative test-accuracy drop (trained: {100 * result['trained_accuracy']:.1f}%)",
                fontsize=9)
   fig.colorbar(image, ax=ax)
-  save_figure(fig, path)
+  plots.save_figure(fig, path)
 
 
 def plot_mass(result: dict[int, dict[str, dict]], epoch_steps: int, path: str) -> None:
-  """Each layer's mass against epoch (viridis, first layer dark), the net's in black."""
-  steps_ = sorted(result)
-  layers = [layer for layer in result[steps_[0]] if layer != NET]
-  epochs = [step / epoch_steps for step in steps_]
+  """Each layer's mass against epoch (`plots.draw_layer_curves`), the net's in black."""
+  steps = sorted(result)
+  epochs = np.array([step / epoch_steps for step in steps])
   fig, ax = plt.subplots(figsize=(6, 4))
-  for colour, layer in zip(plt.cm.viridis(np.linspace(0, 1, max(len(layers), 1))), layers,
-                           strict=False):
-    ax.plot(epochs, [result[s][layer]["mass"] for s in steps_], color=colour, marker=".",
-            label=layer)
-  ax.plot(epochs, [result[s][NET]["mass"] for s in steps_], color="black", ls="--", label=NET)
   ax.axhline(0.5, color="grey", lw=0.5)
+  # Drawn first so that the layers' legend lists it too.
+  ax.plot(epochs, [result[s][NET]["mass"] for s in steps], color="black", ls="--", label=NET,
+          zorder=3)
+  curves = {layer: np.array([result[s][layer]["mass"] for s in steps])
+            for layer in result[steps[0]] if layer != NET}
+  plots.draw_layer_curves(ax, epochs, curves, marker=".")
   ax.set_ylim(0, 1)
-  ax.set_xlabel("epoch")
   ax.set_ylabel("mass: fraction of filters with projection <= 0")
-  if len(layers) <= 12:
-    ax.legend(fontsize=7)
-  save_figure(fig, path)
+  plots.save_figure(fig, path)
 
 
+def _print_projections(result: dict[int, dict[str, dict]], epoch_steps: int) -> None:
+  layers = list(next(iter(result.values())))
+  print("epoch   " + "  ".join(f"{layer.split('/')[0][:14]:>14s}" for layer in layers))
+  for step, stats in result.items():
+    print(f"{step / epoch_steps:6g}  " + "  ".join(
+        f"{stats[layer]['mass']:6.3f}/{stats[layer]['mean']:+.3f}" for layer in layers))
+  print("(mass/mean per layer)")
 
 
-OUTPUTS = {"projections": "projections.json", "criticality": "criticality.json"}
+def _print_criticality(result: dict) -> None:
+  print(f"trained test accuracy {result['trained_accuracy']:.4f}; relative drops:")
+  print("donor      " + " ".join(f"{i + 1:>6d}" for i in range(len(result["layers"]))))
+  for label, row in result["rows"].items():
+    print(f"{label:10s} " + " ".join(f"{d:6.3f}" for d in row["relative_drops"]))
 
 
-def main(argv: list[str]) -> None:
-  logging.get_absl_handler().addFilter(lambda record: "/orbax/" not in record.pathname)
-  if len(argv) != 3 or argv[1] not in OUTPUTS:
-    raise app.UsageError(f"usage: {argv[0]} {{{'|'.join(OUTPUTS)}}} WORKDIR")
-  command, workdir = argv[1:]
-  with_linear = flags.FLAGS.with_linear
-  if with_linear is None:
-    with_linear = read_run_config(workdir)["metrics"]["projection_with_linear"]
-  out = flags.FLAGS.out or os.path.join(workdir, "figures", f"{command}.png")
-  if command == "projections":
-    epoch_steps = steps_per_epoch(workdir)
-    result = projections_over_training(workdir, flags.FLAGS.seed_index, with_linear)
-    layers = list(next(iter(result.values())))
-    print("epoch   " + "  ".join(f"{layer.split('/')[0][:14]:>14s}" for layer in layers))
-    for step, stats in result.items():
-      print(f"{step / epoch_steps:6g}  " + "  ".join(
-          f"{stats[layer]['mass']:6.3f}/{stats[layer]['mean']:+.3f}" for layer in layers))
-    print("(mass/mean per layer)")
-    plot_mass(result, epoch_steps, out)
-  else:
-    result = criticality(Run.load(workdir), flags.FLAGS.seed_index, with_linear,
-                         flags.FLAGS.rerandomize_seed)
-    print(f"trained test accuracy {result['trained_accuracy']:.4f}; relative drops:")
-    print("donor      " + " ".join(f"{i + 1:>6d}" for i in range(len(result["layers"]))))
-    for label, row in result["rows"].items():
-      print(f"{label:10s} " + " ".join(f"{d:6.3f}" for d in row["relative_drops"]))
-    plot_criticality(result, out)
-  with open(os.path.join(workdir, OUTPUTS[command]), "w") as f:
-    json.dump(run_log.json_safe(result), f, indent=1)
-  print(f"wrote {out}")
+COMMANDS = ("projections", "criticality")
+
+
+def main(args: cli.Invocation) -> None:
+  """Runs `args.command` on every run of the paths: prints the table, writes
+  <command>.json into the run's workdir and the figure into --out."""
+  runs = load_runs(args.paths)
+  for run in runs:
+    with_linear = flags.FLAGS.with_linear
+    if with_linear is None:
+      with_linear = run.config.metrics.projection_with_linear
+    name = f"{args.command}.png" if len(runs) == 1 else f"{run.name}_{args.command}.png"
+    out = args.output(name, run.workdir)
+    if args.command == "projections":
+      result = projections_over_training(run, flags.FLAGS.seed_index, with_linear)
+      _print_projections(result, run.steps_per_epoch())
+      plot_mass(result, run.steps_per_epoch(), out)
+    else:
+      result = criticality(run, flags.FLAGS.seed_index, with_linear,
+                           flags.FLAGS.rerandomize_seed)
+      _print_criticality(result)
+      plot_criticality(result, out)
+    with open(os.path.join(run.workdir, f"{args.command}.json"), "w") as f:
+      json.dump(run_log.json_safe(result), f, indent=1)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-  flags.DEFINE_integer("seed_index", 0, "Which seed of the run.")
+  flags.DEFINE_integer("seed_index", 0, "Which seed of each run.")
   flags.DEFINE_bool("with_linear", None, "Also count dense layers (default: as the run "
                     "logged them, config.metrics.projection_with_linear).")
   flags.DEFINE_integer("rerandomize_seed", 2**31 - 1, "criticality: key of the fresh init donor.")
-  flags.DEFINE_string("out", None, "PNG to write (default: WORKDIR/figures/<command>.png).")
-  app.run(main)
+  cli.run(main, COMMANDS)

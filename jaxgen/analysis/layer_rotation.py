@@ -1,8 +1,8 @@
 """Figures of the layer-rotation study (Carbonnelle & De Vleeschouwer) from finished workdirs.
 
-  python -m jaxgen.analysis.layer_rotation features SWEEP_OR_RUNS... [--out=PNG]
-  python -m jaxgen.analysis.layer_rotation sweep SWEEP_ROOT [--test_at=best_validation]
-  python -m jaxgen.analysis.layer_rotation curves SWEEP_OR_RUNS... [--out=PNG]
+  python -m jaxgen.analysis.layer_rotation features PATH... [--out=DIR] [--units=5,6,7,8,9]
+  python -m jaxgen.analysis.layer_rotation sweep PATH... [--test_at=best_validation]
+  python -m jaxgen.analysis.layer_rotation curves PATH... [--out=DIR]
 
 - features: the §6 picture. Hidden units 5-9 of each run's first Dense kernel (column j is
   unit j) reshaped to 28x28, one row per run, highest learning rate first.
@@ -12,13 +12,13 @@
 - curves: Fig. 1 style comparison, one panel of layer-rotation curves per run (the per-run
   figure of `jaxgen.plots` side by side).
 
-A path is a run (it holds config.json) or a sweep root (its sub-directories are the runs).
-Everything is read from config.json, summary.json, metrics.jsonl and the checkpoints.
+A PATH is a run (it holds config.json) or a sweep directory (its sub-directories are the
+runs); the figure goes to DIR (default: the first PATH's figures/). Everything is read from
+config.json, summary.json, metrics.jsonl and the checkpoints.
 """
 
 import dataclasses
 import math
-import os
 import re
 from collections.abc import Sequence
 
@@ -27,10 +27,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from jaxgen import checkpoints, path_rules, plots, run_log  # noqa: E402
-from jaxgen.config import read_run_config
+from jaxgen import path_rules, plots  # noqa: E402
+from jaxgen.analysis import cli  # noqa: E402
+from jaxgen.analysis.runs import Run, load_runs  # noqa: E402
 
 FIRST_LAYER_UNITS = (5, 6, 7, 8, 9)
 RHO_BEST = 3.0**-3  # The ρ(0) of the α grid.
@@ -58,16 +59,6 @@ def power_of_three_label(value: float) -> str:
   return f"{value:g}"
 
 
-def _final_rows(workdir: str) -> dict[int, dict[str, dict]]:
-  """{seed: {split: last row}} from summary.json."""
-  summary = run_log.read_summary(workdir) or {}
-  final: dict[int, dict[str, dict]] = {}
-  for key, row in summary.get("final", {}).items():
-    seed, split = key.split("/")
-    final.setdefault(int(seed), {})[split] = row
-  return final
-
-
 # --- First-layer features (§6) ------------------------------------------------------------
 
 
@@ -92,7 +83,7 @@ def first_layer_features(params: dict, units: Sequence[int] = FIRST_LAYER_UNITS,
   return np.stack([kernel[:, unit].reshape(image_shape) for unit in units])
 
 
-def plot_first_layer_features(workdirs: Sequence[str], path: str,
+def plot_first_layer_features(runs: Sequence[Run], path: str,
                               units: Sequence[int] = FIRST_LAYER_UNITS, seed_index: int = 0,
                               include_init: bool = True) -> list[str]:
   """One row of first-layer features per run (highest learning rate first), saved as PNG.
@@ -101,7 +92,7 @@ def plot_first_layer_features(workdirs: Sequence[str], path: str,
   final test accuracy. Each image has its own grey scale (min to max), as matplotlib draws it.
 
   Args:
-    workdirs: finished runs of a model whose first layer is Dense on 28x28 inputs.
+    runs: finished runs of a model whose first layer is Dense on 28x28 inputs.
     path: the PNG to write.
     units: the hidden units to show (the paper: 5-9).
     seed_index: which seed of each run.
@@ -110,22 +101,20 @@ def plot_first_layer_features(workdirs: Sequence[str], path: str,
   Returns:
     The row labels, top to bottom.
   """
-  runs = sorted(workdirs, key=lambda w: -read_run_config(w)["optim"]["learning_rate"])
+  runs = sorted(runs, key=lambda run: -run.config.optim.learning_rate)
   rows, labels = [], []
-  for workdir in runs:
-    config = read_run_config(workdir)
-    params = checkpoints.load(workdir, seed_index=seed_index)["params"]
-    seed = config["seeds"][seed_index]
-    final = _final_rows(workdir).get(seed, {})
-    layer_rule = config["metrics"]["layer_rule"]
+  for run in runs:
+    params = run.load_params(seed_index=seed_index)["params"]
+    final = run.final_rows().get(run.seeds[seed_index], {})
+    layer_rule = run.config.metrics.layer_rule
     first = path_rules.layer_paths(params, layer_rule)[0]
     rotation = final.get("train", {}).get(f"layer_rotation/{first}", math.nan)
     accuracy = final.get("test", {}).get("accuracy", math.nan)
     rows.append(first_layer_features(params, units, layer_rule=layer_rule))
-    labels.append(f"lr {power_of_three_label(config['optim']['learning_rate'])}\n"
+    labels.append(f"lr {power_of_three_label(run.config.optim.learning_rate)}\n"
                   f"rotation {rotation:.2f}\ntest {100 * accuracy:.1f}%")
   if include_init:
-    rows.append(first_layer_features(checkpoints.load(runs[0], 0, seed_index)["params"], units))
+    rows.append(first_layer_features(runs[0].load_params(0, seed_index)["params"], units))
     labels.append("initialisation")
 
   fig, axes = plt.subplots(len(rows), len(units), figsize=(1.6 * len(units) + 1.4,
@@ -145,11 +134,11 @@ def plot_first_layer_features(workdirs: Sequence[str], path: str,
 # --- Accuracy against α and ρ(0) (Fig. 2) -----------------------------------------------------
 
 
-def seed_results(workdir: str, test_at: str = "final") -> list[SeedResult]:
+def seed_results(run: Run, test_at: str = "final") -> list[SeedResult]:
   """The accuracies of each seed of a finished run.
 
   Args:
-    workdir: a run with summary.json (unfinished runs give []).
+    run: a run with summary.json (unfinished runs give []).
     test_at: "final", the test accuracy at the end of training; or "best_validation", the
       test accuracy at the logging event with the highest validation accuracy (the first one
       on ties), i.e. Keras early stopping with the best checkpoint reloaded.
@@ -159,33 +148,29 @@ def seed_results(workdir: str, test_at: str = "final") -> list[SeedResult]:
   """
   if test_at not in TEST_AT:
     raise ValueError(f"test_at={test_at!r} is not one of {TEST_AT}")
-  config = read_run_config(workdir)
-  final = _final_rows(workdir)
-  rows = run_log.read_metrics(workdir) if test_at == "best_validation" else []
   results = []
-  for seed, splits in sorted(final.items()):
+  for seed, splits in sorted(run.final_rows().items()):
     test = splits["test"]["accuracy"]
     if test_at == "best_validation":
-      validation = [r for r in rows if r["seed"] == seed and r["split"] == "validation"]
+      validation = run.rows_for("validation", seed)
       if not validation:
-        raise ValueError(f"{workdir} has no validation rows for test_at='best_validation'")
+        raise ValueError(f"{run.workdir} has no validation rows for test_at='best_validation'")
       best = max(validation, key=lambda r: r["accuracy"])
-      test = next(r["accuracy"] for r in rows
-                  if r["seed"] == seed and r["split"] == "test" and r["step"] == best["step"])
-    results.append(SeedResult(workdir, seed, float(config["optim"]["alpha"]),
-                              float(config["optim"]["learning_rate"]),
+      test = next(r["accuracy"] for r in run.rows_for("test", seed) if r["step"] == best["step"])
+    results.append(SeedResult(run.workdir, seed, float(run.config.optim.alpha),
+                              float(run.config.optim.learning_rate),
                               splits["train"]["accuracy"], test))
   return results
 
 
-def collect_sweep(root: str, test_at: str = "final") -> list[SeedResult]:
-  """The SeedResults of every finished run under `root` (unfinished ones are skipped)."""
+def collect_sweep(paths: str | Sequence[str], test_at: str = "final") -> list[SeedResult]:
+  """The SeedResults of every finished run under `paths` (unfinished ones are skipped)."""
   results = []
-  for workdir in run_log.run_dirs([root]):
-    if run_log.read_summary(workdir) is None:
-      logging.warning("Skipping %s: not finished (no %s).", workdir, run_log.SUMMARY_FILE)
+  for run in load_runs(paths):
+    if run.summary is None:
+      logging.warning("Skipping %s: not finished (no summary.json).", run.workdir)
       continue
-    results.extend(seed_results(workdir, test_at))
+    results.extend(seed_results(run, test_at))
   return results
 
 
@@ -243,31 +228,24 @@ def plot_sweep(results: Sequence[SeedResult], path: str, **series_kwargs) -> Non
 # --- Rotation curves of several runs side by side (Fig. 1 style) --------------------------
 
 
-def plot_rotation_panels(workdirs: Sequence[str], path: str, columns: int = 4) -> None:
-  """One panel per run: each layer's rotation against epoch (viridis, first layer dark).
+def plot_rotation_panels(runs: Sequence[Run], path: str, columns: int = 4) -> None:
+  """One panel per run: each layer's rotation against epoch, of the run's first seed.
 
   Args:
-    workdirs: runs that logged the "layer_rotation" metric.
+    runs: runs that logged the "layer_rotation" metric.
     path: the PNG to write.
     columns: panels per row.
   """
-  fig, axes = plots.panel_grid(len(workdirs), columns, (3.6, 2.8), sharey=True)
-  for ax, workdir in zip(axes.flat, workdirs, strict=False):
-    metrics = [r for r in run_log.read_metrics(workdir) if r["split"] == "train"]
-    seed = min((r["seed"] for r in metrics), default=0)
-    metrics = [r for r in metrics if r["seed"] == seed]
-    keys = plots.layer_keys(metrics, "layer_rotation")
-    for colour, key in zip(plt.cm.viridis(np.linspace(0, 1, max(len(keys), 1))), keys,
-                           strict=False):
-      epochs = [0.0] + [r["epoch"] for r in metrics if key in r]
-      ax.plot(epochs, [0.0] + [r[key] for r in metrics if key in r], color=colour, lw=1)
-    tests = [s.test_accuracy for s in seed_results(workdir) if s.seed == seed]
+  fig, axes = plots.panel_grid(len(runs), columns, (3.6, 2.8), sharey=True)
+  for ax, run in zip(axes.flat, runs, strict=False):
+    seed = min(run.seeds)
+    epochs, curves, _ = plots.layer_curves(run.rows, "layer_rotation", seed=seed)
+    plots.draw_layer_curves(ax, epochs, curves, start_at_zero=True, lw=1)
+    tests = [s.test_accuracy for s in seed_results(run) if s.seed == seed]
     # Sweep run names hold floats like 0.037037037037037035: show them as 3^-3.
-    title = re.sub(r"\d+\.\d{6,}", lambda m: power_of_three_label(float(m.group())),
-                   os.path.basename(os.path.normpath(workdir)))
+    title = re.sub(r"\d+\.\d{6,}", lambda m: power_of_three_label(float(m.group())), run.name)
     ax.set_title(title + (f"\ntest {100 * tests[0]:.1f}%" if tests else ""), fontsize=8)
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("epoch")
   for ax in axes[:, 0]:
     ax.set_ylabel("cosine distance to init")
   plots.save_figure(fig, path)
@@ -280,33 +258,28 @@ COMMANDS = {"features": "first_layer_features.png", "sweep": "accuracy_vs_alpha_
             "curves": "rotation_curves.png"}
 
 
-def main(argv: list[str]) -> None:
-  # orbax logs every checkpoint read at INFO; keep the output to what this tool prints.
-  logging.get_absl_handler().addFilter(lambda record: "/orbax/" not in record.pathname)
-  if len(argv) < 3 or argv[1] not in COMMANDS:
-    raise app.UsageError(f"usage: {argv[0]} {{{'|'.join(COMMANDS)}}} PATH... [--out=PNG]")
-  command, paths = argv[1], argv[2:]
-  out = flags.FLAGS.out or os.path.join(paths[0], "figures", COMMANDS[command])
-  if command == "features":
-    units = [int(u) for u in flags.FLAGS.units]
-    labels = plot_first_layer_features(run_log.run_dirs(paths), out, units,
+def main(args: cli.Invocation) -> None:
+  """Draws the figure of `args.command` into --out (and prints its table or labels)."""
+  out = args.output(COMMANDS[args.command])
+  if args.command == "features":
+    labels = plot_first_layer_features(load_runs(args.paths), out,
+                                       [int(u) for u in flags.FLAGS.units],
                                        flags.FLAGS.seed_index)
     print("\n".join(label.replace("\n", ", ") for label in labels))
-  elif command == "sweep":
-    results = [r for path in paths for r in collect_sweep(path, flags.FLAGS.test_at)]
+  elif args.command == "sweep":
+    results = collect_sweep(args.paths, flags.FLAGS.test_at)
     print("alpha  rho0      seed  train   test")
     for r in sorted(results, key=lambda r: (r.alpha, -r.learning_rate, r.seed)):
       print(f"{r.alpha:5.2f}  {power_of_three_label(r.learning_rate):8s}  {r.seed:4d}  "
             f"{r.train_accuracy:.4f}  {r.test_accuracy:.4f}")
     plot_sweep(results, out)
   else:
-    plot_rotation_panels(run_log.run_dirs(paths), out)
+    plot_rotation_panels(load_runs(args.paths), out)
   print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-  flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/<figure>.png).")
   flags.DEFINE_list("units", [str(u) for u in FIRST_LAYER_UNITS], "features: hidden units.")
   flags.DEFINE_integer("seed_index", 0, "features: which seed of each run.")
   flags.DEFINE_enum("test_at", "final", TEST_AT, "sweep: final or best-validation test accuracy.")
-  app.run(main)
+  cli.run(main, list(COMMANDS))

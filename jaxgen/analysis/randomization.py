@@ -1,20 +1,19 @@
-"""Figure 1 of Zhang et al. (2017) from a directory of finished randomization-test runs.
+"""Figure 1 of Zhang et al. (2017) from finished randomization-test runs.
 
-  python -m jaxgen.analysis.randomization --sweep_dir=/tmp/rand_cpu [--out=DIR]
+  python -m jaxgen.analysis.randomization PATH... [--out=DIR]      # or --sweep_dir=PATH
 
-Every sub-directory of the sweep directory that holds a config.json is a run (`launch.local`
-writes one per sweep setting). For each run and seed the table gives the model, corruption,
-label-corruption level p, whether and when the seed fitted the training set (its stop record
-in summary.json: step, epoch, wall time) and its train/test accuracy at that point. Seeds
-that did not fit keep their row, with the values of their last logged step, and are drawn as
-hollow markers at that step: a lower bound on the time to fit. The figures:
+A PATH is a sweep directory (`launch.local` writes one run per sweep setting) or a run. For
+each run and seed, table.txt gives the model, corruption, label-corruption level p, whether
+and when the seed fitted the training set (its stop record in summary.json: step, epoch, wall
+time) and its train/test accuracy at that point. Seeds that did not fit keep their row, with
+the values of their last logged step, and are drawn as hollow markers at that step: a lower
+bound on the time to fit. The figures (in DIR; default: the first PATH's figures/):
   (a) fig1a_loss.png: average training loss against steps, one curve per setting;
   (b) fig1b_steps_to_fit.png: steps to fit against p, one line per model;
   (c) fig1c_test_error.png: test error at the fitting point against p, one line per model.
 """
 
 import dataclasses
-import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,30 +23,19 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
 
-from jaxgen import run_log  # noqa: E402
-from jaxgen.config import has_run_config, read_run_config
+from jaxgen import plots  # noqa: E402
+from jaxgen.analysis import cli  # noqa: E402
+from jaxgen.analysis.runs import Run, load_runs  # noqa: E402
 
 # Display order and names of the corruption kinds (Figure 1a's legend order).
 KIND_ORDER = ("none", "partial_labels", "random_labels", "shuffled_pixels", "random_pixels",
               "gaussian", "class_subset")
-SETTING_NAMES = {"none": "true labels", "random_labels": "random labels",
-                 "shuffled_pixels": "shuffled pixels", "random_pixels": "random pixels",
-                 "gaussian": "gaussian", "class_subset": "class subset"}
-SETTING_COLOURS = {"none": "C0", "random_labels": "C3", "shuffled_pixels": "C1",
-                   "random_pixels": "C2", "gaussian": "C4", "class_subset": "C5"}
+# Legend name and colour of each setting other than partial_labels (p=<level>, plasma).
+SETTINGS = {"none": ("true labels", "C0"), "random_labels": ("random labels", "C3"),
+            "shuffled_pixels": ("shuffled pixels", "C1"), "random_pixels": ("random pixels", "C2"),
+            "gaussian": ("gaussian", "C4"), "class_subset": ("class subset", "C5")}
 FIGURES = ("fig1a_loss.png", "fig1b_steps_to_fit.png", "fig1c_test_error.png")
-
-
-@dataclasses.dataclass(frozen=True)
-class Run:
-  """One run of the sweep: its sub-directory name, config, metrics rows and summary."""
-
-  name: str
-  config: dict[str, Any]
-  rows: list[dict[str, Any]]
-  summary: dict[str, Any] | None  # None while the run is unfinished.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,25 +66,6 @@ class SeedResult:
     return self.status == "fitted"
 
 
-def load_runs(sweep_dir: str) -> list[Run]:
-  """Reads every run (a sub-directory with a config.json) of `sweep_dir`, sorted by name.
-
-  Args:
-    sweep_dir: a directory of run workdirs, as `launch.local` writes it.
-
-  Returns:
-    The runs; sub-directories without config.json (e.g. figures/) are not runs.
-  """
-  runs = []
-  for name in sorted(os.listdir(sweep_dir)):
-    workdir = os.path.join(sweep_dir, name)
-    config = read_run_config(workdir) if has_run_config(workdir) else None
-    if config is not None:
-      runs.append(Run(name, config, run_log.read_metrics(workdir),
-                      run_log.read_summary(workdir)))
-  return runs
-
-
 def model_label(config: dict[str, Any]) -> str:
   """The model name, with the builder arguments the config sets, e.g. "mlp_1x512(width=64)"."""
   model = dict(config["model"])
@@ -118,21 +87,7 @@ def setting_label(config: dict[str, Any]) -> str:
   kind = config["data"]["corruption"]["kind"]
   if kind == "partial_labels":
     return f"p={config['data']['corruption']['level']:g}"
-  return SETTING_NAMES.get(kind, kind)
-
-
-def _has_fitting_target(config: dict[str, Any]) -> bool:
-  stop = config["train"]["stop"]
-  return bool(stop["target_train_accuracy"] or stop["target_train_loss"])
-
-
-def _last_rows(rows: list[dict[str, Any]], seed: int) -> dict[str, dict[str, Any]]:
-  """The last logged row of each split for `seed`."""
-  last = {}
-  for row in rows:
-    if row["seed"] == seed:
-      last[row["split"]] = row
-  return last
+  return SETTINGS.get(kind, (kind,))[0]
 
 
 def _seed_result(run: Run, seed: int) -> SeedResult:
@@ -140,7 +95,7 @@ def _seed_result(run: Run, seed: int) -> SeedResult:
   common = {"run": run.name, "model": model_label(config),
             "corruption": config["data"]["corruption"]["kind"],
             "p": corruption_level(config), "seed": seed}
-  stop = (run.summary or {}).get("stopped", {}).get(str(seed))
+  stop = run.stop_records.get(str(seed))
   if stop is not None:
     reason = stop["reason"].split(":")[0]
     status = "fitted" if reason == "fitted" else f"stopped: {reason}"
@@ -153,8 +108,10 @@ def _seed_result(run: Run, seed: int) -> SeedResult:
   elif "diverged" in run.summary:
     status = "diverged"
   else:
-    status = "not fitted" if _has_fitting_target(config) else "finished"
-  last = _last_rows(run.rows, seed)
+    target = config["train"]["stop"]["target_train_accuracy"] or config["train"]["stop"][
+        "target_train_loss"]
+    status = "not fitted" if target else "finished"
+  last = run.last_rows(seed)
   train = last.get("train", {})
   return SeedResult(**common, status=status, step=train.get("step", 0),
                     epoch=train.get("epoch", 0.0), wall_time=train.get("wall_time", np.nan),
@@ -162,16 +119,17 @@ def _seed_result(run: Run, seed: int) -> SeedResult:
                     test_accuracy=last.get("test", {}).get("accuracy", np.nan))
 
 
-def _sort_key(result: SeedResult) -> tuple:
-  kind = KIND_ORDER.index(result.corruption) if result.corruption in KIND_ORDER else len(
-      KIND_ORDER)
-  p = -1.0 if result.p is None else result.p
-  return result.model, kind, p, result.run, result.seed
+def _kind_rank(kind: str) -> int:
+  return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _sort_key(r: SeedResult) -> tuple:
+  return r.model, _kind_rank(r.corruption), -1.0 if r.p is None else r.p, r.run, r.seed
 
 
 def seed_results(runs: Sequence[Run]) -> list[SeedResult]:
   """One SeedResult per (run, seed), sorted by model, corruption kind, p, run and seed."""
-  results = [_seed_result(run, seed) for run in runs for seed in run.config["seeds"]]
+  results = [_seed_result(run, seed) for run in runs for seed in run.seeds]
   return sorted(results, key=_sort_key)
 
 
@@ -186,34 +144,29 @@ def format_table(results: Sequence[SeedResult]) -> str:
   """
   header = ("model", "corruption", "p", "seed", "status", "step", "epoch", "train%", "test%",
             "wall_s", "run")
-  lines = [header]
-  for r in results:
-    lines.append((r.model, r.corruption, "-" if r.p is None else f"{r.p:g}", str(r.seed),
-                  r.status, str(r.step), f"{r.epoch:g}", f"{100 * r.train_accuracy:.2f}",
-                  f"{100 * r.test_accuracy:.2f}", f"{r.wall_time:.1f}", r.run))
-  widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-  return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-                   .rstrip() for line in lines)
+  return cli.text_table(header, [
+      (r.model, r.corruption, "-" if r.p is None else f"{r.p:g}", str(r.seed), r.status,
+       str(r.step), f"{r.epoch:g}", f"{100 * r.train_accuracy:.2f}",
+       f"{100 * r.test_accuracy:.2f}", f"{r.wall_time:.1f}", r.run) for r in results])
 
 
 def _mean_loss_curve(rows: list[dict[str, Any]],
                      seeds: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
   """(steps, mean train loss over seeds); a stopped seed keeps its last value (its
   parameters no longer change), so the mean does not jump when a seed stops."""
-  by_seed = {seed: {r["step"]: r["loss"] for r in rows
-                    if r["seed"] == seed and r["split"] == "train"} for seed in seeds}
-  steps = np.array(sorted({step for losses in by_seed.values() for step in losses}))
+  by_seed = [{r["step"]: r["loss"] for r in rows if r["seed"] == seed and r["split"] == "train"}
+             for seed in seeds]
+  by_seed = [losses for losses in by_seed if losses]
+  if not by_seed:
+    return np.zeros(0), np.zeros(0)
+  steps = np.array(sorted(set().union(*by_seed)))
   curves = []
-  for losses in by_seed.values():
-    if not losses:
-      continue
+  for losses in by_seed:
     known = np.array(sorted(losses))
     values = np.array([losses[s] for s in known], dtype=float)
     # Index of the last logged step <= each step; before the first log the curve is unknown.
     index = np.searchsorted(known, steps, side="right") - 1
     curves.append(np.where(index >= 0, values[np.maximum(index, 0)], np.nan))
-  if not curves:
-    return np.zeros(0), np.zeros(0)
   return steps, np.nanmean(np.stack(curves), axis=0)
 
 
@@ -222,13 +175,12 @@ def _curve_style(config: dict[str, Any]) -> dict[str, Any]:
   if kind == "partial_labels":
     level = config["data"]["corruption"]["level"]
     return {"color": plt.cm.plasma(0.85 * level), "linewidth": 1.0, "linestyle": "--"}
-  return {"color": SETTING_COLOURS.get(kind, "k"), "linewidth": 2.0}
+  return {"color": SETTINGS.get(kind, (kind, "k"))[1], "linewidth": 2.0}
 
 
 def _run_order(run: Run) -> tuple:
   kind = run.config["data"]["corruption"]["kind"]
-  p = corruption_level(run.config)
-  return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), p or 0.0, run.name
+  return _kind_rank(kind), corruption_level(run.config) or 0.0, run.name
 
 
 def plot_loss_curves(runs: Sequence[Run], results: Sequence[SeedResult], path: str) -> None:
@@ -240,8 +192,7 @@ def plot_loss_curves(runs: Sequence[Run], results: Sequence[SeedResult], path: s
     path: where to write the PNG.
   """
   models = sorted({model_label(run.config) for run in runs})
-  fig, axes = plt.subplots(1, max(len(models), 1), figsize=(6 * max(len(models), 1), 4.5),
-                           squeeze=False)
+  fig, axes = plots.panel_grid(max(len(models), 1), max(len(models), 1), (6, 4.5))
   max_step = max((row["step"] for run in runs for row in run.rows), default=0)
   scale, unit = (1000.0, "thousand steps") if max_step >= 5000 else (1.0, "steps")
   fits = {(r.run, r.seed): r.step for r in results if r.fitted}
@@ -261,9 +212,7 @@ def plot_loss_curves(runs: Sequence[Run], results: Sequence[SeedResult], path: s
   if not models:
     axes[0, 0].text(0.5, 0.5, "no runs", ha="center", transform=axes[0, 0].transAxes)
   fig.suptitle("Learning curves (dots: seeds that fitted the training set)")
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  plots.save_figure(fig, path, dpi=100)
 
 
 def _plot_against_p(results: Sequence[SeedResult], value: Callable[[SeedResult], float],
@@ -282,14 +231,10 @@ def _plot_against_p(results: Sequence[SeedResult], value: Callable[[SeedResult],
     for r in model_results:
       if r.fitted:
         fitted[r.p].append(value(r))
-    ps = np.array(sorted(fitted))
-    if len(ps):
-      means = np.array([np.mean(fitted[p]) for p in ps])
-      spread = np.array([[means[i] - min(fitted[p]), max(fitted[p]) - means[i]]
-                         for i, p in enumerate(ps)]).T
-      ax.errorbar(ps, means, yerr=spread, color=colour, marker="o", capsize=3, label=model)
-    else:
-      ax.plot([], [], color=colour, marker="o", label=model)
+    ps = sorted(fitted)  # Empty when no seed fitted: the model still gets its legend entry.
+    means = np.array([np.mean(fitted[p]) for p in ps])
+    spread = [means - [min(fitted[p]) for p in ps], [max(fitted[p]) for p in ps] - means]
+    ax.errorbar(ps, means, yerr=spread, color=colour, marker="o", capsize=3, label=model)
     unfitted = [r for r in model_results if not r.fitted]
     if unfitted:
       label = None if unfitted_labelled else "did not fit (value at last step)"
@@ -305,9 +250,7 @@ def _plot_against_p(results: Sequence[SeedResult], value: Callable[[SeedResult],
   ax.set_ylabel(ylabel)
   ax.set_title(title)
   ax.legend(fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  plots.save_figure(fig, path, dpi=100)
 
 
 def plot_steps_to_fit(results: Sequence[SeedResult], path: str) -> None:
@@ -322,43 +265,34 @@ def plot_test_error(results: Sequence[SeedResult], path: str) -> None:
                   "Generalization error growth", path, chance=0.9)
 
 
-def analyse(sweep_dir: str, out: str | None = None) -> tuple[list[SeedResult], list[str]]:
-  """Reads the runs of `sweep_dir` and draws the three figures.
+def analyse(paths: str | Sequence[str],
+            out: str | None = None) -> tuple[list[SeedResult], list[str]]:
+  """Reads the runs under `paths` and draws the three figures.
 
   Args:
-    sweep_dir: a directory of run workdirs.
-    out: where to write the PNGs and table.txt (default: `sweep_dir/figures`).
+    paths: a sweep directory or run, or several.
+    out: where to write the PNGs and table.txt (default: the first path's figures/).
 
   Returns:
     (the per-seed results, the paths of the three figures).
   """
-  out = out or os.path.join(sweep_dir, "figures")
-  os.makedirs(out, exist_ok=True)
-  runs = load_runs(sweep_dir)
+  args = cli.Invocation(None, [paths] if isinstance(paths, str) else list(paths), out)
+  runs = load_runs(paths)
   results = seed_results(runs)
-  paths = [os.path.join(out, name) for name in FIGURES]
-  plot_loss_curves(runs, results, paths[0])
-  plot_steps_to_fit(results, paths[1])
-  plot_test_error(results, paths[2])
-  with open(os.path.join(out, "table.txt"), "w") as f:
+  figures = [args.output(name) for name in FIGURES]
+  plot_loss_curves(runs, results, figures[0])
+  plot_steps_to_fit(results, figures[1])
+  plot_test_error(results, figures[2])
+  with open(args.output("table.txt"), "w") as f:
     f.write(format_table(results) + "\n")
-  return results, paths
+  return results, figures
 
 
-def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results, paths = analyse(flags.FLAGS.sweep_dir, flags.FLAGS.out)
-  print(format_table(results))
-  print()
-  for path in paths:
-    print(path)
+def main(args: cli.Invocation) -> None:
+  """Prints the table and the paths of the figures."""
+  results, figures = analyse(args.paths, args.out)
+  print(format_table(results) + "\n\n" + "\n".join(figures))
 
 
 if __name__ == "__main__":
-  # Defined here, not at import: the library functions above are imported by tests and
-  # notebooks, whose processes may define flags of their own.
-  flags.DEFINE_string("sweep_dir", None, "Directory whose sub-directories are runs.",
-                      required=True)
-  flags.DEFINE_string("out", None, "Where to write the figures (default: SWEEP_DIR/figures).")
-  app.run(main)
+  cli.run(main, path_flags=["sweep_dir"])

@@ -1,7 +1,7 @@
 """Relative weight change (Agrawal et al. 2020) from finished runs, averaged over seeds.
 
-  python -m jaxgen.analysis.rwc /tmp/rwc/cifar10            # a sweep root or run workdirs
-  python -m jaxgen.analysis.rwc RUN... --out=/tmp/rwc.png
+  python -m jaxgen.analysis.rwc /tmp/rwc/cifar10            # a sweep directory or runs
+  python -m jaxgen.analysis.rwc PATH... --out=/tmp/rwc         # figure: DIR/rwc_curves.png
 
 Reads each run's `metrics.jsonl` (the "relative_weight_change/<layer>" values the trainer
 logged once per epoch). Runs whose configs differ only in their seeds (`launch.local
@@ -19,88 +19,16 @@ seeds still training at that epoch (the original `multi_train.py` divided by a h
 and broke on shorter runs).
 """
 
-import dataclasses
-import json
-import os
 import re
-from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-from jaxgen import plots, run_log  # noqa: E402
-from jaxgen.config import read_run_config
+from jaxgen import plots
+from jaxgen.analysis import cli
+from jaxgen.analysis.runs import Run, load_runs, pool_seeds
 
 METRIC = "relative_weight_change"
-Rows = list[dict[str, Any]]
-
-
-@dataclasses.dataclass
-class Setting:
-  """The runs of one configuration, pooled over their seeds."""
-
-  workdirs: list[str]
-  config: dict[str, Any]  # The first run's config; `seeds` lists the pooled seeds.
-  rows: Rows
-  stop_epochs: dict[int, float]  # Seed -> the epoch a stopping rule ended it at.
-
-
-def _without_seeds(config: dict[str, Any]) -> str:
-  return json.dumps({k: v for k, v in config.items() if k != "seeds"}, sort_keys=True)
-
-
-def pool_seeds(workdirs: Sequence[str]) -> list[Setting]:
-  """Groups runs whose configs differ only in `seeds`, in the order of their first run.
-
-  Raises:
-    ValueError: if a seed appears in two runs of the same setting.
-  """
-  settings: dict[str, Setting] = {}
-  for workdir in workdirs:
-    config = read_run_config(workdir)
-    summary = run_log.read_summary(workdir) or {}
-    stops = {int(seed): stop["epoch"] for seed, stop in summary.get("stopped", {}).items()}
-    setting = settings.setdefault(_without_seeds(config), Setting(
-        [], {**config, "seeds": []}, [], {}))
-    repeated = set(setting.config["seeds"]) & set(config["seeds"])
-    if repeated:
-      raise ValueError(f"{workdir} repeats seed(s) {sorted(repeated)} of {setting.workdirs}")
-    setting.workdirs.append(workdir)
-    setting.config["seeds"] += list(config["seeds"])
-    setting.rows += run_log.read_metrics(workdir)
-    setting.stop_epochs.update(stops)
-  return list(settings.values())
-
-
-def seed_averaged_curves(rows: Rows, stop_epochs: dict[int, float] | None = None
-                         ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-  """Each layer's RWC per epoch, averaged over the seeds still training at that epoch.
-
-  Args:
-    rows: rows of a run's metrics.jsonl.
-    stop_epochs: seed -> the epoch it stopped at; its later rows are left out.
-
-  Returns:
-    (epochs, {layer path: mean RWC per epoch}), layers in network order.
-  """
-  stop_epochs = stop_epochs or {}
-  layers = [key.removeprefix(METRIC + "/") for key in plots.layer_keys(rows, METRIC)]
-  values = defaultdict(list)  # (layer, epoch) -> values over seeds.
-  for row in rows:
-    if row["split"] != "train" or row["epoch"] > stop_epochs.get(row["seed"], np.inf):
-      continue
-    for layer in layers:
-      if f"{METRIC}/{layer}" in row:
-        values[(layer, row["epoch"])].append(row[f"{METRIC}/{layer}"])
-  epochs = np.array(sorted({epoch for _, epoch in values}))
-  return epochs, {layer: np.array([np.mean(values[(layer, e)]) for e in epochs])
-                  for layer in layers}
 
 
 def layer_groups(model: str, layers: Sequence[str]) -> dict[str, list[str]]:
@@ -132,13 +60,10 @@ def layer_groups(model: str, layers: Sequence[str]) -> dict[str, list[str]]:
   return {}
 
 
-def final_accuracies(rows: Rows, split: str) -> np.ndarray:
-  """Each seed's accuracy on `split` in its last logged row."""
-  last = {}
-  for row in rows:
-    if row["split"] == split:
-      last[row["seed"]] = row["accuracy"]
-  return np.array([last[seed] for seed in sorted(last)])
+def final_accuracies(run: Run, split: str) -> np.ndarray:
+  """Each seed's accuracy on `split` in its last logged row, in seed order."""
+  last = [run.last_rows(seed).get(split) for seed in sorted(run.seeds)]
+  return np.array([row["accuracy"] for row in last if row is not None])
 
 
 def _after_first_epoch(curve: np.ndarray) -> float:
@@ -146,15 +71,16 @@ def _after_first_epoch(curve: np.ndarray) -> float:
   return float(curve[1:].mean() if len(curve) > 1 else curve[0])
 
 
-def summarise(setting: Setting) -> str:
-  """The printed report of one setting: accuracies, per-layer and per-group mean RWC."""
-  rows, config = setting.rows, setting.config
-  epochs, curves = seed_averaged_curves(rows, setting.stop_epochs)
+def summarise(setting: Run) -> str:
+  """The printed report of one setting (a run, or runs pooled by `pool_seeds`): accuracies,
+  per-layer and per-group mean RWC."""
+  config = setting.config
+  epochs, curves, _ = plots.layer_curves(setting.rows, METRIC, stop_epochs=setting.stop_epochs)
   lines = [f"{', '.join(setting.workdirs)}: {config['model']['name']} on "
            f"{config['data']['name']}, seeds {config['seeds']}, {len(epochs)} epochs, "
            f"rwc_variant={config['metrics']['rwc_variant']}"]
   for split in ("train", "test"):
-    accuracy = final_accuracies(rows, split)
+    accuracy = final_accuracies(setting, split)
     if len(accuracy):
       lines.append(f"  final {split} accuracy {100 * accuracy.mean():.2f}% "
                    f"(seeds {', '.join(f'{100 * a:.2f}' for a in accuracy)})")
@@ -171,36 +97,29 @@ def summarise(setting: Setting) -> str:
   return "\n".join(lines)
 
 
-def plot_curves(settings: Sequence[Setting], path: str, columns: int = 3) -> None:
+def plot_curves(settings: Sequence[Run], path: str, columns: int = 3) -> None:
   """One panel per setting: each layer's seed-averaged RWC against epoch (log scale)."""
   fig, axes = plots.panel_grid(len(settings), columns, (4.2, 3.2))
   for ax, setting in zip(axes.flat, settings, strict=False):
     config = setting.config
-    epochs, curves = seed_averaged_curves(setting.rows, setting.stop_epochs)
-    colours = plt.cm.viridis(np.linspace(0, 1, max(len(curves), 1)))
-    for colour, curve in zip(colours, curves.values(), strict=False):
-      ax.plot(epochs, np.maximum(curve, 1e-12), color=colour, lw=1)
-    ax.set_yscale("log")
+    epochs, curves, _ = plots.layer_curves(setting.rows, METRIC,
+                                           stop_epochs=setting.stop_epochs)
+    plots.draw_layer_curves(ax, epochs, curves, log=True, lw=1)
     ax.set_title(f"{config['model']['name']} / {config['data']['name']} "
                  f"({len(config['seeds'])} seeds)", fontsize=9)
-    ax.set_xlabel("epoch")
     ax.set_ylabel(f"RWC ({config['metrics']['rwc_variant']})")
   plots.save_figure(fig, path)
 
 
-
-
-def main(argv: list[str]) -> None:
-  if len(argv) < 2:
-    raise app.UsageError(f"usage: {argv[0]} PATH... [--out=PNG]")
-  settings = pool_seeds(run_log.run_dirs(argv[1:]))
+def main(args: cli.Invocation) -> None:
+  """Prints each setting's report and draws the curves into --out/rwc_curves.png."""
+  settings = pool_seeds(load_runs(args.paths))
   for setting in settings:
     print(summarise(setting))
-  out = flags.FLAGS.out or os.path.join(argv[1], "figures", "rwc_curves.png")
+  out = args.output("rwc_curves.png")
   plot_curves(settings, out)
   print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-  flags.DEFINE_string("out", None, "PNG to write (default: <first path>/figures/rwc_curves.png).")
-  app.run(main)
+  cli.run(main)
