@@ -195,8 +195,8 @@ def test_recorded_rates_convert_each_steps_rotation_in_network_order(tmp_path):
                  **{f"step_rotation/{path}": value for path, value in d.items()}})
     rows.append({"step": step, "seed": 0, "split": "test", "accuracy": 0.5})
   _write_rows(tmp_path, rows)
-  paths, distances = run_log.read_step_rotations(str(tmp_path), r".*kernel")
-  rates = rotation_to_rate(distances)
+  paths, recorded = run_log.read_step_rotations(str(tmp_path), r".*kernel")
+  rates = rotation_to_rate(recorded)
   assert paths == ["Dense_2/kernel", "Dense_10/kernel"]
   expected = [[math.tan(math.acos(1 - d[p])) for p in paths] for d in distances]
   np.testing.assert_allclose(rates, expected, rtol=1e-4)
