@@ -1,9 +1,11 @@
-"""The run's record in its workdir: `config.json`, `metrics.jsonl` and TensorBoard events.
+"""The run's log in its workdir: `metrics.jsonl`, TensorBoard events and `summary.json`
+(its config.json belongs to `jaxgen.config`).
 
 `metrics.jsonl` has one JSON object per line, per logging event, split and seed:
   {"step", "epoch", "seed", "split", "loss", "accuracy", "learning_rate", "wall_time",
    "<metric>/<layer path>": value, ...}
-(`learning_rate` and per-layer metrics on "train" lines). `read_metrics` reads it back.
+(`learning_rate` and per-layer metrics on "train" lines). `read_metrics` reads it back, and
+`read_step_rotations` the per-step rotations a Layca run can copy.
 """
 
 import json
