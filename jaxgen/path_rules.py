@@ -10,7 +10,7 @@ from typing import Any
 
 import jax
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 
 PyTree = Any
 

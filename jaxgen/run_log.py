@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from jaxgen import path_rules
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"  # Written when a run finishes.

@@ -14,7 +14,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from jaxgen import checkpoints, run_log, sharding
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.config.validation import model_kwargs
 from jaxgen.data.pipeline import Dataset, load_dataset, padded_batches
 from jaxgen.events import EventSchedule

@@ -6,7 +6,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 
 
 def make_mesh(config: ml_collections.ConfigDict) -> Mesh:

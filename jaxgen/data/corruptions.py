@@ -23,7 +23,7 @@ replacement labels: sweeps over p are coupled, which lowers the noise between sw
 
 import numpy as np
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 
 CORRUPTIONS = ("none", "partial_labels", "random_labels", "shuffled_pixels", "random_pixels",
                "gaussian", "class_subset")

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.data import corruptions, preprocess
 from jaxgen.data.sources import DATASETS, RawDataset, stratified_holdout
 

@@ -8,7 +8,7 @@ device inside the jitted step, because they depend on the crop taken.
 import jax
 import numpy as np
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 
 NORMALIZATIONS = ("none", "global", "per_channel", "per_image", "fixed")
 

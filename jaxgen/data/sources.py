@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.registry import Registry
 
 

@@ -5,7 +5,7 @@ previous measurement, relative to its size.
 import jax.numpy as jnp
 
 from jaxgen import path_rules
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 
 PyTree = path_rules.PyTree
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.path_rules import KERNEL_RULE, mask
 
 PyTree = Any

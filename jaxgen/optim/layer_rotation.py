@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.optim.keras import KERAS_EPSILON, keras_base_step
 from jaxgen.path_rules import KERNEL_RULE, layer_paths, map_with_path
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.path_rules import KERNEL_RULE, layer_paths, map_with_path, resolve_rules
 
 PyTree = optax.Params

@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 from jaxgen import path_rules
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.optim import keras as keras_lib
 from jaxgen.optim import layer_rotation as layca_lib
 from jaxgen.optim.gradient_noise import add_gradient_noise

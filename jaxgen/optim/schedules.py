@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import optax
 
-from jaxgen.config import ConfigError
+from jaxgen.config.errors import ConfigError
 from jaxgen.registry import Registry
 
 SCHEDULES: Registry = Registry("schedule", field="optim.schedule",
