@@ -7,6 +7,7 @@ import shutil
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxgen import checkpoints, run_log, run_setup, train
 from launch import local, sweep
@@ -19,9 +20,10 @@ def _copy_fixture(path) -> str:
   return str(path)
 
 
-def _without_time(workdir):
-  return [{k: v for k, v in row.items() if k != "wall_time"}
-          for row in run_log.read_metrics(workdir)]
+# The fixture's epoch-1 rows hold layer_rotation as computed when it was written; the metric
+# has since become exact for small angles (the same cosine distance, computed without the
+# cancellation of 1 - cos in float32), so those values agree to float32 rounding only.
+ROTATION = "layer_rotation/"
 
 
 def test_saved_run_extended_by_an_epoch_equals_an_uninterrupted_run_bit_for_bit(tiny_config,
@@ -33,7 +35,15 @@ def test_saved_run_extended_by_an_epoch_equals_an_uninterrupted_run_bit_for_bit(
                                    str(tmp_path / "fresh"))
   for a, b in zip(jax.tree.leaves(resumed.state), jax.tree.leaves(fresh.state), strict=True):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  assert _without_time(saved) == _without_time(str(tmp_path / "fresh"))
+  old_rows, new_rows = run_log.read_metrics(saved), run_log.read_metrics(str(tmp_path / "fresh"))
+  assert len(old_rows) == len(new_rows)
+  for old, new in zip(old_rows, new_rows, strict=True):
+    assert old.keys() == new.keys()
+    for key in old:
+      if key.startswith(ROTATION) and old["epoch"] == 1.0:
+        assert old[key] == pytest.approx(new[key], rel=1e-5, abs=1e-7), key
+      elif key != "wall_time":
+        assert old[key] == new[key], key
 
 
 def test_local_launcher_skips_the_saved_run_as_finished(tmp_path):
