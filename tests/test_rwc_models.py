@@ -28,7 +28,8 @@ def _bn(channels: int) -> int:
   return 2 * channels  # gamma and beta.
 
 
-def _resnet18_params(classes: int, channels: int = 3) -> int:
+def _resnet18_params(classes: int, channels: int = 3,
+                     widths: tuple[int, ...] = (64, 128, 256, 512)) -> int:
   """Stem; per stage 4 convs + 4 BN, stages 2-4 add a 1x1 shortcut conv + BN; Dense with bias.
 
   For 10 classes and 3 channels:
@@ -38,17 +39,17 @@ def _resnet18_params(classes: int, channels: int = 3) -> int:
     dense    512 * 10 + 10                                     =      5,130
     total                                                      = 11,173,962
   """
-  total = _conv(channels, 64) + _bn(64)
-  cin = 64
-  for width in (64, 128, 256, 512):
+  total = _conv(channels, widths[0]) + _bn(widths[0])
+  cin = widths[0]
+  for width in widths:
     total += _conv(cin, width) + 3 * _conv(width, width) + 4 * _bn(width)
     if cin != width:
       total += _conv(cin, width, 1) + _bn(width)
     cin = width
-  return total + 512 * classes + classes
+  return total + cin * classes + classes
 
 
-def _vgg19_bn_params(classes: int, channels: int = 3) -> int:
+def _vgg19_bn_params(classes: int, channels: int = 3, base: int = 64) -> int:
   """16 conv3x3 with bias, each followed by BN; one Dense 512 -> classes with bias.
 
   For 10 classes and 3 channels:
@@ -58,12 +59,12 @@ def _vgg19_bn_params(classes: int, channels: int = 3) -> int:
     dense  512 * 10 + 10                                         =      5,130
     total                                                        = 20,040,522
   """
-  widths = [64] * 2 + [128] * 2 + [256] * 4 + [512] * 8
+  widths = [base] * 2 + [2 * base] * 2 + [4 * base] * 4 + [8 * base] * 8
   total, cin = 0, channels
   for width in widths:
     total += _conv(cin, width, bias=True) + _bn(width)
     cin = width
-  return total + 512 * classes + classes
+  return total + cin * classes + classes
 
 
 def _alexnet_params(classes: int, channels: int = 3) -> int:
@@ -136,6 +137,31 @@ def test_kernel_layers_are_the_tensors_with_ndim_above_one_in_call_order(name):
   else:
     assert [s[-1] for s in shapes] == [64, 192, 384, 256, 256, 4096, 1024, 10]
     assert shapes[5] == (1024, 4096)  # 2 x 2 x 256 after the third max-pool.
+
+
+@pytest.mark.parametrize("name, kwargs, count, widths", [
+    ("resnet18", {"widths": (8, 16, 32, 64)}, _resnet18_params(10, 1, (8, 16, 32, 64)),
+     [8] * 5 + [16, 16, 16, 16, 16] + [32] * 5 + [64] * 5),
+    ("vgg19_bn", {"width_multiplier": 0.125}, _vgg19_bn_params(10, 1, base=8),
+     [8] * 2 + [16] * 2 + [32] * 4 + [64] * 8),
+])
+def test_narrow_versions_keep_every_kernel_layer_in_order(name, kwargs, count, widths):
+  model = build_model(name, 10, **kwargs)
+  variables = jax.eval_shape(lambda: _init(model, jnp.zeros((2, 32, 32, 1))))
+  assert _size(variables["params"]) == count
+  params = flatten(variables["params"])
+  paths = layer_paths(params)
+  assert len(paths) == KERNEL_LAYERS[name]
+  assert [params[path].shape[-1] for path in paths[:-1]] == widths
+  assert params[paths[-1]].shape == (64, 10)
+
+
+def test_resnet18_takes_one_width_per_stage():
+  # Widths / 8 divide the conv weights by 64: 176,258 parameters instead of 11,172,810 on
+  # 1-channel digits.
+  assert _resnet18_params(10, 1, (8, 16, 32, 64)) == 176_258
+  with pytest.raises(ValueError, match="4 stages"):
+    build_model("resnet18", 10, widths=(8, 16, 32))
 
 
 @functools.cache

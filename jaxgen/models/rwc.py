@@ -10,6 +10,9 @@ channels. flax infers the input channels, so one builder serves both.
 | vgg19_bn      | CIFAR VGG-19 with BN     | 17            | 20,040,522        | code-specified  |
 | alexnet_cifar | CIFAR AlexNet variant    | 8             | 10,655,562        | PyTorch default |
 
+`resnet18(widths=...)` and `vgg19_bn(width_multiplier=...)` build narrower versions with the
+same kernel layers, in the same order (the CPU-sized study `configs/rwc/mnist_cpu.py`).
+
 The paper's "layers" (every parameter with ndim > 1) are exactly the conv and dense kernels.
 Kernel modules are named `layer007_conv`, `layer007_shortcut`, `layer020_dense` with the
 index counting kernels in call order (= PyTorch `named_parameters` order), so
@@ -39,6 +42,7 @@ from jaxgen.models.torch_layers import (
     torch_dense,
 )
 
+RESNET18_WIDTHS = (64, 128, 256, 512)
 VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
              512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 # AlexNet convs: (features, stride, max-pool 2x2 after the ReLU).
@@ -50,16 +54,17 @@ ALEXNET_HIDDEN = (4096, 1024)
 class CifarResNet(nn.Module):
   """kuangliu-style CIFAR ResNet with BasicBlocks (ResNet-18 by default).
 
-  Stem conv3x3(64, stride 1)-BN-ReLU; 4 stages of BasicBlocks (64/128/256/512 filters,
-  stride 2 in the first block of stages 2-4). BasicBlock: conv3x3(stride)-BN-ReLU-conv3x3-BN,
-  plus the input, or a 1x1 conv(stride)-BN of it when the stride or width changes; then ReLU.
+  Stem conv3x3(widths[0], stride 1)-BN-ReLU; 4 stages of BasicBlocks (`widths` filters,
+  64/128/256/512 by default; stride 2 in the first block of stages 2-4). BasicBlock:
+  conv3x3(stride)-BN-ReLU-conv3x3-BN, plus the input, or a 1x1 conv(stride)-BN of it when
+  the stride or width changes; then ReLU.
   Head: AvgPool 4x4 (global on the 4x4 maps of 32x32 inputs) -> Flatten -> Dense (with bias).
   Convs have no bias. Kernel order: conv1, conv2, then the block's shortcut (PyTorch order).
   """
 
   num_classes: int
   blocks_per_stage: tuple[int, ...] = (2, 2, 2, 2)
-  widths: tuple[int, ...] = (64, 128, 256, 512)
+  widths: tuple[int, ...] = RESNET18_WIDTHS
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
@@ -137,15 +142,38 @@ class CifarAlexNet(nn.Module):
 
 
 @MODELS.register("resnet18")
-def resnet18(num_classes: int = 10) -> nn.Module:
-  """kuangliu CIFAR ResNet-18 (21 kernel layers), PyTorch default init."""
-  return CifarResNet(num_classes)
+def resnet18(num_classes: int = 10,
+             widths: tuple[int, ...] = RESNET18_WIDTHS) -> nn.Module:
+  """kuangliu CIFAR ResNet-18 (21 kernel layers), PyTorch default init.
+
+  Args:
+    num_classes: outputs of the classifier.
+    widths: filters of the stem and the 4 stages; the paper's (64, 128, 256, 512) by
+      default. Narrower widths keep the 21 kernel layers and their order (the CPU study
+      `configs/rwc/mnist_cpu.py` uses (8, 16, 32, 64)).
+
+  Returns:
+    The module.
+  """
+  if len(widths) != len(RESNET18_WIDTHS):
+    raise ValueError(f"resnet18 has {len(RESNET18_WIDTHS)} stages; got widths {widths}")
+  return CifarResNet(num_classes, widths=tuple(widths))
 
 
 @MODELS.register("vgg19_bn")
-def vgg19_bn(num_classes: int = 10) -> nn.Module:
-  """CIFAR VGG-19 with BN (16 convs + 1 dense), the code's explicit init."""
-  return CifarVGG(num_classes)
+def vgg19_bn(num_classes: int = 10, width_multiplier: float = 1.0) -> nn.Module:
+  """CIFAR VGG-19 with BN (16 convs + 1 dense), the code's explicit init.
+
+  Args:
+    num_classes: outputs of the classifier.
+    width_multiplier: scales every conv's filters (rounded, at least 1); 1 is the paper's
+      64..512. The conv init N(0, sqrt(2 / (9 * C_out))) follows the scaled width.
+
+  Returns:
+    The module.
+  """
+  cfg = tuple(e if e == "M" else max(1, round(e * width_multiplier)) for e in VGG19_CFG)
+  return CifarVGG(num_classes, cfg=cfg)
 
 
 @MODELS.register("alexnet_cifar")
