@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from jaxgen.config import load_module
+from jaxgen.config import load_config, load_module
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,13 +74,16 @@ def expand(config_path: str, seeds: Sequence[int] | None = None,
     config_path: a config file defining get_config() and get_sweep() ("file.py:arg" passes
       `arg` to get_config).
     seeds: seeds to train for every setting; None keeps the config's own.
-    separate_seeds: one run per seed instead of one vmapped run per setting.
+    separate_seeds: one run per seed (of `seeds`, or the config's own) instead of one
+      vmapped run per setting.
     fixed: overrides applied to every run (e.g. a data_dir); not part of run names.
 
   Returns:
     The runs, in sweep order.
   """
   fixed = dict(fixed or {})
+  if separate_seeds and seeds is None:
+    seeds = list(load_config(config_path).seeds)
   runs = []
   for overrides in load_sweep(config_path):
     if seeds is None:

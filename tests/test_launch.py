@@ -21,6 +21,9 @@ def test_sweep_expands_to_named_runs_with_seeds_as_own_axis():
   separate = sweep.expand(SWEEP, seeds=(0, 1), separate_seeds=True)
   assert len(separate) == 12
   assert separate[1].name == "optim.learning_rate=0.01,model.widths=128,seeds=1"
+  # Without seeds, --separate_seeds splits the config's own (the sweep's config has seed 0).
+  own = sweep.expand(SWEEP, separate_seeds=True)
+  assert [run.overrides["seeds"] for run in own[:2]] == [(0,), (0,)] and len(own) == 6
 
 
 def test_command_round_trips_through_the_config_flags():
