@@ -70,6 +70,28 @@ def test_criticality_resets_each_conv_to_each_donor_and_evaluates_it(cnn_run):
   assert not np.allclose(fresh["Conv_0"]["kernel"], init["Conv_0"]["kernel"])
 
 
+def test_spearman_uses_average_ranks_for_ties():
+  # x = [1, 2, 2, 3] ranks [1, 2.5, 2.5, 4]; y = [4, 3, 1, 2] ranks [4, 3, 1, 2]. Centred
+  # (mean 2.5): [-1.5, 0, 0, 1.5] and [1.5, 0.5, -1.5, -0.5]; sum of products -3, sums of
+  # squares 4.5 and 5, so rho = -3 / sqrt(22.5).
+  np.testing.assert_allclose(analysis.average_ranks([1, 2, 2, 3]), [1, 2.5, 2.5, 4])
+  np.testing.assert_allclose(analysis.average_ranks([0.3, 0.1, 0.3, 0.3]), [3, 1, 3, 3])
+  assert analysis.spearman([1, 2, 2, 3], [4, 3, 1, 2]) == pytest.approx(-3 / np.sqrt(22.5))
+  assert analysis.spearman([1, 5, 9], [0.1, 0.2, 7.0]) == pytest.approx(1.0)  # Monotone.
+  assert np.isnan(analysis.spearman([1, 1, 1], [1, 2, 3]))  # Constant: undefined.
+  assert np.isnan(analysis.spearman([1, 2], [1, float("nan")]))
+
+
+def test_bias_criticality_correlates_bias_with_the_init_row():
+  result = {"rows": {"epoch 0": {"epoch": 0, "relative_drops": [0.3, 0.0, 0.1]},
+                     "rand": {"epoch": None, "relative_drops": [0.0, 0.9, 0.8]}}}
+  link = analysis.bias_criticality(result, [0.9, 0.5, 0.375])
+  assert link["bias"] == pytest.approx([0.4, 0.0, 0.125])
+  assert link["bias_criticality_spearman"] == pytest.approx(1.0)
+  del result["rows"]["epoch 0"]
+  assert analysis.bias_criticality(result, [0.9, 0.5, 0.375])["bias_criticality_spearman"] is None
+
+
 def test_projections_over_training_match_each_checkpoint(cnn_run):
   result = analysis.projections_over_training(runs.load_run(cnn_run))
   assert sorted(result) == [0, 11, 22, 33]
@@ -103,5 +125,6 @@ def test_command_line_writes_the_figure_and_the_json(cnn_run, tmp_path, command)
     saved = json.load(f)
   if command == "criticality":
     assert "rand " in completed.stdout and len(saved["rows"]["rand"]["accuracies"]) == 2
+    assert "Spearman rho" in completed.stdout and len(saved["final_mass"]) == 2
   else:
     assert "(mass/mean per layer)" in completed.stdout and "0" in saved

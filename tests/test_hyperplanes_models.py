@@ -371,3 +371,17 @@ def test_mlp_init_is_kaiming_normal_fan_out():
                                err_msg=path)
   assert sum("_bn/" in path for path in params) == 2 * 4
   _biases_and_bn_are_default(params)
+
+
+def test_lenet_width_and_depth_scale_its_conv_stack():
+  from jaxgen.models.hyperplanes import LENET_CFG, lenet_cfg
+
+  assert lenet_cfg() == LENET_CFG
+  assert lenet_cfg(2, 3) == (12, 12, 12, "M", 32, 32, 32, "M", 128, 128, 128, "M")
+  with pytest.raises(ValueError, match="width >= 1"):
+    lenet_cfg(0)
+  model = build_model("lenet", 10, width=2, convs_per_stage=3)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 14, 14, 1)), train=False)["params"]
+  kernels = [k for k in flatten(params) if "conv" in k and k.endswith("kernel")]
+  assert len(kernels) == 9
+  assert params["layer008_conv"]["kernel"].shape == (3, 3, 128, 128)

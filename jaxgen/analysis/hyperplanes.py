@@ -19,7 +19,10 @@ test accuracy (eval mode) of the result gives the relative drop
 (acc_trained - acc_reset) / acc_trained. Writes `criticality.json` and a heatmap (rows:
 donor epochs, columns: layers 1..L). Both use the same layers: convs with kernels larger than
 1x1, plus dense layers with --with_linear (default: the run's
-`metrics.projection_with_linear`, off unless set, as in the original code).
+`metrics.projection_with_linear`, off unless set, as in the original code). `criticality`
+also prints and stores Spearman's rank correlation between each layer's bias |mass - 0.5| in
+the trained net and its drop when re-initialised to the init (Gamba et al.'s claim that the
+biased layers are the critical ones predicts a positive rho).
 """
 
 import json
@@ -63,6 +66,36 @@ def relative_drops(trained_accuracy: float, accuracies: list[float]) -> list[flo
   return [(trained_accuracy - a) / trained_accuracy for a in accuracies]
 
 
+def average_ranks(values) -> np.ndarray:
+  """Ranks 1..n of `values`, tied values sharing the mean of their ranks."""
+  values = np.asarray(values, dtype=float)
+  ordinal = np.empty(len(values))
+  ordinal[np.argsort(values, kind="stable")] = np.arange(1, len(values) + 1)
+  _, group = np.unique(values, return_inverse=True)
+  return (np.bincount(group, weights=ordinal) / np.bincount(group))[group]
+
+
+def spearman(x, y) -> float:
+  """Spearman's rank correlation (Pearson's on average ranks); NaN if a side is constant,
+  has fewer than 2 values, or contains NaN."""
+  x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+  if len(x) < 2 or np.isnan(x).any() or np.isnan(y).any():
+    return float("nan")
+  rx, ry = average_ranks(x) - (len(x) + 1) / 2, average_ranks(y) - (len(y) + 1) / 2
+  norm = np.sqrt((rx**2).sum() * (ry**2).sum())
+  return float((rx * ry).sum() / norm) if norm > 0 else float("nan")
+
+
+def bias_criticality(result: dict, final_mass: list[float]) -> dict:
+  """Gamba et al.'s link, as a number: Spearman's rho between each layer's bias |mass - 0.5|
+  (trained net) and its relative drop when re-initialised to the init (the epoch-0 row; rho
+  is None without a step-0 checkpoint)."""
+  bias = [abs(m - 0.5) for m in final_mass]
+  init_rows = [row for row in result["rows"].values() if row["epoch"] == 0]
+  rho = spearman(bias, init_rows[0]["relative_drops"]) if init_rows else None
+  return {"final_mass": final_mass, "bias": bias, "bias_criticality_spearman": rho}
+
+
 def _layers(params: PyTree, layer_rule: str, with_linear: bool) -> list[str]:
   layers = hyperplane_layers(params, layer_rule, with_linear)
   if not layers:
@@ -100,7 +133,9 @@ def criticality(run: Run, seed_index: int = 0, with_linear: bool = False,
 
   Returns:
     {"layers": [...], "trained_accuracy": float, "rows": {donor label: {"epoch",
-    "accuracies", "relative_drops"}}}, donors in epoch order then "rand".
+    "accuracies", "relative_drops"}}}, donors in epoch order then "rand"; plus the trained
+    layers' "final_mass", "bias" |mass - 0.5| and "bias_criticality_spearman"
+    (`bias_criticality`).
   """
   model, dataset = evaluation.load_model_and_data(run.config)
   evaluate = evaluation.make_evaluator(model, run.config, dataset.test.images,
@@ -123,7 +158,10 @@ def criticality(run: Run, seed_index: int = 0, with_linear: bool = False,
                   for layer in layers]
     rows[label] = {"epoch": epoch, "accuracies": accuracies,
                    "relative_drops": relative_drops(trained, accuracies)}
-  return {"layers": layers, "trained_accuracy": trained, "rows": rows}
+  result = {"layers": layers, "trained_accuracy": trained, "rows": rows}
+  stats = projection_statistics(filter_projections(params, run.config.metrics.layer_rule,
+                                                   with_linear))
+  return {**result, **bias_criticality(result, [float(stats[layer]["mass"]) for layer in layers])}
 
 
 def plot_criticality(result: dict, path: str) -> None:
@@ -175,6 +213,10 @@ def _print_criticality(result: dict) -> None:
   print("donor      " + " ".join(f"{i + 1:>6d}" for i in range(len(result["layers"]))))
   for label, row in result["rows"].items():
     print(f"{label:10s} " + " ".join(f"{d:6.3f}" for d in row["relative_drops"]))
+  print(f"{'mass':10s} " + " ".join(f"{m:6.3f}" for m in result["final_mass"]))
+  rho = result["bias_criticality_spearman"]
+  print("Spearman rho(|mass - 0.5|, epoch-0 drop): "
+        + ("n/a (no init checkpoint)" if rho is None else f"{rho:.3f}"))
 
 
 COMMANDS = ("projections", "criticality")

@@ -180,10 +180,28 @@ class BottleneckMLP(nn.Module):
     return dense(x, self.num_classes)
 
 
+def lenet_cfg(width: int = 1, convs_per_stage: int = 2) -> Cfg:
+  """LeNet's conv stack with `width` times the filters (6, 16, 64 per stage) and
+  `convs_per_stage` convs before each of the 3 max-pools; (1, 2) is LENET_CFG."""
+  if width < 1 or convs_per_stage < 1:
+    raise ValueError(f"lenet needs width >= 1 and convs_per_stage >= 1, got {width}, "
+                     f"{convs_per_stage}")
+  cfg = []
+  for filters in (6, 16, 64):
+    cfg += [filters * width] * convs_per_stage + ["M"]
+  return tuple(cfg)
+
+
 @MODELS.register("lenet")
-def lenet(num_classes: int = 10, dropout_rate: float = 0.5) -> nn.Module:
-  """Gamba et al.'s custom LeNet (6 convs + 3 dense), xavier_uniform(gain sqrt(2)) init."""
-  return TorchVGG(num_classes, cfg=LENET_CFG, pool_size=3, hidden=(120, 84),
+def lenet(num_classes: int = 10, dropout_rate: float = 0.5, width: int = 1,
+          convs_per_stage: int = 2) -> nn.Module:
+  """Gamba et al.'s custom LeNet (6 convs + 3 dense), xavier_uniform(gain sqrt(2)) init.
+
+  `width` and `convs_per_stage` (defaults: the original) scale the conv stack (`lenet_cfg`),
+  so that CPU-sized criticality studies can have more layers and finer per-layer mass.
+  """
+  return TorchVGG(num_classes, cfg=lenet_cfg(width, convs_per_stage), pool_size=3,
+                  hidden=(120, 84),
                   dropout_rate=dropout_rate, conv_init=XAVIER_UNIFORM_RELU,
                   dense_init=XAVIER_UNIFORM_RELU)
 
