@@ -108,7 +108,7 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
   if loop_on_device is None:
     # XLA:CPU rewrites convolutions into the form its fast (Eigen) kernels take in the
     # top-level computation only (its ConvCanonicalization pass): inside a loop they fall to a
-    # naive emitter, 10x slower on the default CNN and not bit-identical to the per-step step.
+    # naive emitter, 10x slower on the default CNN and not bit-identical to `train_step`.
     loop_on_device = mesh.devices.flat[0].platform != "cpu"
   if loop_on_device:
     train_chunk = jax.jit(
