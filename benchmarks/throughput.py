@@ -1,11 +1,15 @@
 """Training throughput of a config's model: compile time, images/s, and N seeds vs one.
 
   python -m benchmarks.throughput [--config=configs/default.py] [--seeds=8] [--steps=50]
+      [--loop=auto|device|host]
 
-Measures, in one process and on the same device, the jitted train step of `--config` (the
+Measures, in one process and on the same device, the jitted training of `--config` (the
 embedded default unless given) for 1 seed and for N vmapped seeds, and prints the compile
 time, the steady-state images/s of each, and the ratio (N-seed images/s) / (1-seed
 images/s): how much faster training N seeds in one program is than one run after another.
+The timed steps run as one `train_chunk` call, as the trainer runs them between events: one
+dispatch of a loop on device (`--loop=device`) or one dispatch per step (`--loop=host`); `auto`
+is the trainer's choice for the platform (host on CPU).
 Run it as a module from the repository root, so that config files can import `configs`.
 """
 
@@ -13,6 +17,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from absl import app, flags
 
 from jaxgen import sharding
@@ -26,31 +31,33 @@ from jaxgen.program import build_program
 flags.DEFINE_string("config", "configs/default.py", "Config file (file.py or file.py:arg).")
 flags.DEFINE_integer("seeds", 8, "Number of seeds in the vmapped program.")
 flags.DEFINE_integer("steps", 50, "Timed steps (after warm-up).")
+flags.DEFINE_enum("loop", "auto", ["auto", "device", "host"], "Where train_chunk loops.")
 FLAGS = flags.FLAGS
 
 
 def measure(config, dataset, num_seeds: int, num_steps: int) -> dict[str, float]:
-  """Compile time (s) and steady-state images/s of `num_seeds` vmapped seeds."""
+  """Compile time (s, with one step) and steady-state images/s of `num_seeds` vmapped seeds."""
   config.seeds = tuple(range(num_seeds))
   mesh = sharding.make_mesh(config)
   model = build_model(config.model.name, dataset.num_classes, **model_kwargs(config.model))
   steps_per_epoch = len(dataset.train) // config.train.batch_size
   tx, _ = build_optimizer(config.optim, steps_per_epoch)
-  program = build_program(config, model, tx, mesh, dataset.train.images[:1])
+  loop_on_device = {"auto": None, "device": True, "host": False}[FLAGS.loop]
+  program = build_program(config, model, tx, mesh, dataset.train.images[:1], len(dataset.train),
+                          loop_on_device)
   state = program.init(jnp.arange(num_seeds, dtype=jnp.int32))
   images, labels = jnp.asarray(dataset.train.images), jnp.asarray(dataset.train.labels)
-  train_fn = program.train_step
+  # Steps past the epoch's end reuse its order: the same work as a new epoch's order.
+  order = program.epoch_order(state.rng, np.int32(0))
 
   start = time.perf_counter()
-  compiled = train_fn.lower(state, images, labels).compile()
+  # Compiles (train_chunk, or the train_step it dispatches) and takes one step.
+  state = jax.block_until_ready(program.train_chunk(state, order, np.int32(1), images, labels))
   compile_time = time.perf_counter() - start
-  for _ in range(3):  # Warm-up.
-    state = compiled(state, images, labels)
+  state = program.train_chunk(state, order, np.int32(3), images, labels)  # Warm-up.
   jax.block_until_ready(state)
   start = time.perf_counter()
-  for _ in range(num_steps):
-    state = compiled(state, images, labels)
-  jax.block_until_ready(state)
+  jax.block_until_ready(program.train_chunk(state, order, np.int32(num_steps), images, labels))
   elapsed = time.perf_counter() - start
   images_per_second = num_seeds * num_steps * config.train.batch_size / elapsed
   return {"compile_s": compile_time, "images_per_s": images_per_second}

@@ -1,8 +1,9 @@
 """When a run's events happen: logging events, checkpoints and never-pruned snapshots.
 
-The trainer asks `EventSchedule.is_log_step` / `is_checkpoint_step` after each optimizer
-step, and the checkpoint manager keeps `snapshot_steps()`; both read the one schedule built
-from the config, so the cadence of each event is decided in this module only.
+The trainer runs the steps up to `EventSchedule.next_event` in one dispatch, then asks
+`is_log_step` / `is_checkpoint_step`, and the checkpoint manager keeps `snapshot_steps()`; all
+read the one schedule built from the config, so the cadence of each event is decided in this
+module only.
 """
 
 import dataclasses
@@ -77,6 +78,14 @@ class EventSchedule:
     """Whether a logging event (eval, metrics, stopping rules) follows step `step`."""
     every = self.log_every_steps or self.steps_per_epoch
     return step % every == 0 or step == self.total_steps
+
+  def next_event(self, step: int) -> int:
+    """The first step after `step` at which the host acts: a logging event, an epoch end (a
+    new data order; every checkpoint falls on one) or the end of training."""
+    every = self.log_every_steps or self.steps_per_epoch
+    next_log = (step // every + 1) * every
+    next_epoch_end = (step // self.steps_per_epoch + 1) * self.steps_per_epoch
+    return min(next_log, next_epoch_end, self.total_steps)
 
   def is_checkpoint_step(self, step: int) -> bool:
     """Whether the state after step `step` is checkpointed (the last step always is)."""

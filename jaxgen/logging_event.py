@@ -50,14 +50,15 @@ class _EpochProgress:
     self._enabled = enabled
     self._bar = None
 
-  def advance(self, step: int) -> None:
-    """Counts step `step` (1-based), opening the bar of its epoch if needed."""
+  def advance(self, step: int, num_steps: int) -> None:
+    """Counts the `num_steps` steps (all in one epoch) that ended at step `step`, opening the
+    bar of their epoch if needed."""
     if self._bar is None:
-      done, per_epoch = step - 1, self._events.steps_per_epoch
+      done, per_epoch = step - num_steps, self._events.steps_per_epoch
       self._bar = tqdm.tqdm(total=per_epoch, initial=done % per_epoch,
                             desc=f"epoch {done // per_epoch + 1}", disable=not self._enabled,
                             leave=False)
-    self._bar.update()
+    self._bar.update(num_steps)
 
   def show(self, row: dict[str, Any]) -> None:
     self._bar.set_postfix({k: f"{row[k]:.4f}" for k in ("loss", "accuracy")})
@@ -98,13 +99,14 @@ class EventLogger:
     self._progress = _EpochProgress(
         setup.events, config.logging.progress_bar and sys.stderr.isatty())
 
-  def after_step(self, state: TrainState, step: int,
-                 active: np.ndarray) -> tuple[TrainState, np.ndarray]:
+  def after_steps(self, state: TrainState, step: int, num_steps: int,
+                  active: np.ndarray) -> tuple[TrainState, np.ndarray]:
     """Advances the progress bar and runs the logging event that follows `step`, if any.
 
     Args:
       state: the state after `step` steps.
       step: the steps taken.
+      num_steps: how many of them the last dispatch took (all in one epoch).
       active: per seed, whether it still trains.
 
     Returns:
@@ -113,7 +115,7 @@ class EventLogger:
     Raises:
       TrainingDivergedError: if the train loss of an active seed is NaN or infinite.
     """
-    self._progress.advance(step)
+    self._progress.advance(step, num_steps)
     events = self._setup.events
     if events.is_log_step(step):
       state, active = self._log_event(state, step, active)

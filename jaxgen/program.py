@@ -1,10 +1,13 @@
 """The jitted functions of a run: `build_program` binds the static parts of each step once.
 
 Each function is vmapped over the leading seed axis of the state and jitted once per run, so
-a test can check that every one of them compiled once (`Program.<name>._cache_size()`).
+a test can check that every one of them compiled once (`Program.<name>._cache_size()`). The
+trainer runs all the steps between two events as one `train_chunk` call: one dispatch of a loop
+on device, except on CPU, where it dispatches one `train_step` per step (see `build_program`).
 """
 
 import functools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import flax.linen as nn
@@ -17,7 +20,7 @@ import optax
 from jaxgen import sharding, steps
 from jaxgen.data.augment import prepare_inputs
 from jaxgen.metrics import references
-from jaxgen.train_state import init_state
+from jaxgen.train_state import TrainState, init_state
 
 
 class Program(NamedTuple):
@@ -26,7 +29,14 @@ class Program(NamedTuple):
   Attributes:
     init: seeds (S,) int32 -> TrainState, holding only the reference snapshots that the
       configured metrics declare.
-    train_step: (state, train images, train labels) -> state; donates the state.
+    epoch_order: (state.rng, epoch) -> (S, N) int32: the order in which each seed visits the
+      N training examples in that epoch; computed once per epoch.
+    train_step: (state, order, train images, train labels) -> state: one step; donates the
+      state.
+    train_chunk: (state, order, num_steps, train images, train labels) -> state: `num_steps`
+      steps, all within the epoch of `order`: what the trainer runs between two events. With
+      the loop on device, one jitted dispatch that donates the state and compiles once for
+      any `num_steps`; otherwise one `train_step` dispatch per step.
     eval_step: (state, images, labels, mask) -> {"loss", "accuracy", "top{k}_accuracy"},
       each (S,), over a whole padded split.
     measure_step: state -> (state, {"loss", "accuracy", "<metric>/<layer>"}); closes a
@@ -34,14 +44,40 @@ class Program(NamedTuple):
   """
 
   init: jax.stages.Wrapped
+  epoch_order: jax.stages.Wrapped
   train_step: jax.stages.Wrapped
+  train_chunk: Callable[..., TrainState]
   eval_step: jax.stages.Wrapped
   measure_step: jax.stages.Wrapped
 
 
+def _loop_on_device(state: TrainState, order: jax.Array, num_steps: jax.Array,
+                    images: jax.Array, labels: jax.Array, *, step: Callable[..., TrainState],
+                    state_sharding: jax.sharding.Sharding) -> TrainState:
+  """`num_steps` applications of the vmapped `step`, looped on device."""
+  # A fori_loop with a traced trip count (a while loop) compiles once for every chunk length;
+  # lax.scan needs a static length and would compile once per length, and the lengths between
+  # events vary (log_every_steps need not divide the epoch; a resume starts mid-interval).
+
+  def body(_, state):
+    # Keeps the loop carry in the state's (seeds) layout whatever sharding propagation infers.
+    return jax.lax.with_sharding_constraint(step(state, order, images, labels), state_sharding)
+
+  return jax.lax.fori_loop(0, num_steps, body, state)
+
+
+def _loop_on_host(state: TrainState, order: jax.Array, num_steps: int, images: jax.Array,
+                  labels: jax.Array, *, step: jax.stages.Wrapped) -> TrainState:
+  """`num_steps` dispatches of the jitted `step`."""
+  for _ in range(int(num_steps)):
+    state = step(state, order, images, labels)
+  return state
+
+
 def build_program(config: ml_collections.ConfigDict, model: nn.Module,
                   tx: optax.GradientTransformation, mesh: jax.sharding.Mesh,
-                  sample_images: np.ndarray) -> Program:
+                  sample_images: np.ndarray, num_train: int,
+                  loop_on_device: bool | None = None) -> Program:
   """The run's jitted functions, each vmapped over the leading seed axis of the state.
 
   Args:
@@ -50,6 +86,9 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
     tx: the optimizer.
     mesh: the (seeds, data) device mesh.
     sample_images: one raw training image batch, to give init the model's input shape.
+    num_train: the number of training examples.
+    loop_on_device: whether `train_chunk` loops over its steps on device, in one dispatch;
+      None: on every platform but CPU.
 
   Returns:
     The Program; its states live on `sharding.seed_sharding(mesh)`.
@@ -60,20 +99,35 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
   init = jax.vmap(functools.partial(init_state, model=model, tx=tx, sample_input=sample_input,
                                     references=references(config.metrics.names)))
   batch_sharding = sharding.batch_sharding(mesh)
-  train_step = functools.partial(steps.train_step, model=model, tx=tx, config=config,
-                                 batch_sharding=batch_sharding)
+  epoch_order = functools.partial(steps.seed_epoch_order, num_examples=num_train, config=config)
+  train_step = jax.vmap(
+      functools.partial(steps.train_step, model=model, tx=tx, config=config,
+                        batch_sharding=batch_sharding),
+      in_axes=(0, 0, None, None), spmd_axis_name="seeds")
+  jitted_step = jax.jit(train_step, donate_argnums=0, out_shardings=state_sharding)
+  if loop_on_device is None:
+    # XLA:CPU rewrites convolutions into the form its fast (Eigen) kernels take in the
+    # top-level computation only (its ConvCanonicalization pass): inside a loop they fall to a
+    # naive emitter, 10x slower on the default CNN and not bit-identical to `train_step`.
+    loop_on_device = mesh.devices.flat[0].platform != "cpu"
+  if loop_on_device:
+    train_chunk = jax.jit(
+        functools.partial(_loop_on_device, step=train_step, state_sharding=state_sharding),
+        donate_argnums=0, out_shardings=state_sharding)
+  else:
+    train_chunk = functools.partial(_loop_on_host, step=jitted_step)
   eval_step = functools.partial(steps.eval_step, model=model, config=config,
                                 batch_sharding=batch_sharding)
   measure_step = functools.partial(steps.measure_step, config=config)
   return Program(
       init=jax.jit(init, out_shardings=state_sharding),
-      train_step=jax.jit(
-          jax.vmap(train_step, in_axes=(0, None, None), spmd_axis_name="seeds"),
-          donate_argnums=0, out_shardings=state_sharding),
+      epoch_order=jax.jit(jax.vmap(epoch_order, in_axes=(0, None)),
+                          out_shardings=state_sharding),
+      train_step=jitted_step,
+      train_chunk=train_chunk,
       eval_step=jax.jit(
           jax.vmap(eval_step, in_axes=(0, None, None, None), spmd_axis_name="seeds")),
       measure_step=jax.jit(
           jax.vmap(measure_step, spmd_axis_name="seeds"), donate_argnums=0,
           out_shardings=(state_sharding, sharding.replicated(mesh))),
   )
-

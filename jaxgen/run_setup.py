@@ -84,7 +84,8 @@ def prepare(config: ml_collections.ConfigDict) -> RunSetup:
                                     replicated)
                for name, split in dataset.eval_splits().items()}
   return RunSetup(
-      program=build_program(config, model, tx, mesh, dataset.train.images[:1]),
+      program=build_program(config, model, tx, mesh, dataset.train.images[:1],
+                            len(dataset.train)),
       events=EventSchedule.from_config(config, steps_per_epoch),
       learning_rate=learning_rate,
       state_sharding=sharding.seed_sharding(mesh),

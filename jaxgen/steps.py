@@ -1,5 +1,5 @@
-"""Pure per-seed train, eval and measurement steps. The trainer vmaps them over seeds and
-jits each once per run."""
+"""Pure per-seed train, eval and measurement steps, and the data order of an epoch. The
+trainer vmaps them over seeds and jits each once per run."""
 
 import flax.linen as nn
 import jax
@@ -9,7 +9,7 @@ import optax
 
 from jaxgen import metrics as metrics_lib
 from jaxgen.data.augment import prepare_inputs
-from jaxgen.data.pipeline import batch_indices, gather_batch
+from jaxgen.data.pipeline import batch_of_order, epoch_order, gather_batch
 from jaxgen.train_state import (
     DATA_STREAM,
     GRADIENT_NOISE_STREAM,
@@ -24,14 +24,32 @@ def _cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
-def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
-               model: nn.Module, tx: optax.GradientTransformation,
+def seed_epoch_order(rng: jax.Array, epoch: jax.Array, *, num_examples: int,
+                     config: ml_collections.ConfigDict) -> jax.Array:
+  """The order in which one seed visits the training examples in epoch `epoch`.
+
+  Args:
+    rng: the seed's base key (`TrainState.rng`); its data stream fixes the order.
+    epoch: the epoch (0-based).
+    num_examples: the training set's size (bound statically).
+    config: the run config (bound statically; `train.shuffle`).
+
+  Returns:
+    (num_examples,) int32 indices, the `order` that `train_step` takes during the epoch.
+  """
+  data_key = jax.random.fold_in(rng, DATA_STREAM)
+  return epoch_order(data_key, epoch, num_examples, config.train.shuffle)
+
+
+def train_step(state: TrainState, order: jax.Array, images: jnp.ndarray, labels: jnp.ndarray,
+               *, model: nn.Module, tx: optax.GradientTransformation,
                config: ml_collections.ConfigDict,
                batch_sharding: jax.sharding.Sharding | None = None) -> TrainState:
   """One optimizer step of one seed on its next batch of the device-resident training set.
 
   Args:
     state: the seed's state.
+    order: the seed's `seed_epoch_order` of the current epoch (N,).
     images: all training images (N, H, W, C), shared by every seed.
     labels: all training labels (N,).
     model: the flax module (bound statically).
@@ -42,12 +60,10 @@ def train_step(state: TrainState, images: jnp.ndarray, labels: jnp.ndarray, *,
   Returns:
     The new state; unchanged if the seed is no longer active.
   """
-  data_key = jax.random.fold_in(state.rng, DATA_STREAM)
   step_key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
   augment_key, dropout_key = jax.random.split(step_key)
 
-  indices = batch_indices(data_key, state.step, labels.shape[0], config.train.batch_size,
-                          config.train.shuffle)
+  indices = batch_of_order(order, state.step, config.train.batch_size)
   batch_images, batch_labels = gather_batch(images, labels, indices)
   if batch_sharding is not None:
     batch_images = jax.lax.with_sharding_constraint(batch_images, batch_sharding)

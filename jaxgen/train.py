@@ -1,11 +1,13 @@
 """`train_and_evaluate(config, workdir)`: the one entry point of every training run.
 
-The loop: S seeds are trained together by one vmapped, jitted `train_step` (compiled once per
-run); at each logging event (every epoch by default) one jitted measurement closes the
-interval, the eval splits are evaluated on device, and the values are fetched to the host in
-one transfer, written to `metrics.jsonl`, checked for NaN and for the stopping rules
-(`logging_event`). Checkpoints are written after logging events (`events` says when);
-re-running on the same workdir resumes.
+The loop: S seeds are trained together by a vmapped, jitted program (compiled once per run);
+`train_chunk` runs the steps up to the next event, in one dispatch of a loop on device (on CPU,
+one dispatch per step: see `program.build_program`); each epoch's data order is drawn once, at
+its start. At each logging event (every epoch by default) one
+jitted measurement closes the interval, the eval splits are evaluated on device, and the
+values are fetched to the host in one transfer, written to `metrics.jsonl`, checked for NaN
+and for the stopping rules (`logging_event`). Checkpoints are written after logging events or
+epoch ends (`events` says when); re-running on the same workdir resumes.
 """
 
 import dataclasses
@@ -70,11 +72,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
   state, step = run_setup.start_or_resume(workdir, manager, state)
   logger = EventLogger(workdir, config, setup, step)
   active = np.asarray(jax.device_get(state.active))
+  order = None
   try:
     while step < events.total_steps and active.any():
-      state = program.train_step(state, *setup.train_data)
-      step += 1
-      state, active = logger.after_step(state, step, active)
+      if order is None or events.is_epoch_end(step):
+        order = program.epoch_order(state.rng, np.int32(step // events.steps_per_epoch))
+      num_steps = events.next_event(step) - step
+      state = program.train_chunk(state, order, np.int32(num_steps), *setup.train_data)
+      step += num_steps
+      state, active = logger.after_steps(state, step, num_steps, active)
       if events.is_checkpoint_step(step) or not active.any():
         checkpoints.save(manager, step, state)
   except TrainingDivergedError as error:

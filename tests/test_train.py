@@ -40,8 +40,11 @@ def test_run_writes_config_metrics_checkpoints_and_figures(tiny_config, tmp_path
 
 def test_every_jitted_function_compiles_once_per_run(tiny_config, tmp_path):
   result = train.train_and_evaluate(tiny_config(**{"train.num_epochs": 3}), str(tmp_path))
-  assert {name: fn._cache_size() for name, fn in result.jitted._asdict().items()} == {
-      "init": 1, "train_step": 1, "eval_step": 1, "measure_step": 1}
+  # On CPU, train_chunk dispatches the jitted train_step once per step.
+  jitted = {name: fn for name, fn in result.jitted._asdict().items()
+            if isinstance(fn, jax.stages.Wrapped)}
+  assert {name: fn._cache_size() for name, fn in jitted.items()} == {
+      "init": 1, "epoch_order": 1, "train_step": 1, "eval_step": 1, "measure_step": 1}
 
 
 def test_trained_model_learns_digits(tiny_config, tmp_path):

@@ -21,7 +21,8 @@ def _abstract_state(config, image_shape, num_classes=10, steps_per_epoch=10):
   model = build_model(config.model.name, num_classes, **model_kwargs(config.model))
   tx, _ = build_optimizer(config.optim, steps_per_epoch)
   program = build_program(config, model, tx, sharding.make_mesh(config),
-                          np.zeros((1, *image_shape), np.float32))
+                          np.zeros((1, *image_shape), np.float32),
+                          steps_per_epoch * config.train.batch_size)
   seeds = jax.ShapeDtypeStruct((len(config.seeds),), jnp.int32)
   return jax.eval_shape(program.init, seeds)
 

@@ -1,8 +1,9 @@
 """Loads a dataset into memory as train / validation / test arrays, and draws batches.
 
 The data order of a run is a pure function of its seed: epoch e uses the permutation
-`jax.random.permutation(fold_in(data_key, e), num_train)`, and step i of the epoch takes the
-i-th slice of it. Batches are gathered on device, so no host round-trip happens per step.
+`jax.random.permutation(fold_in(data_key, e), num_train)`, computed once at the epoch's start
+(`epoch_order`), and step i of the epoch takes the i-th slice of it. Batches are gathered on
+device, so no host round-trip happens per step.
 """
 
 import dataclasses
@@ -216,22 +217,37 @@ def epoch_permutation(data_key: jax.Array, epoch: jax.Array, num_examples: int) 
   return jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples)
 
 
+def epoch_order(data_key: jax.Array, epoch: jax.Array, num_examples: int,
+                shuffle: bool = True) -> jax.Array:
+  """The (num_examples,) int32 indices of the training examples in the order epoch `epoch`
+  visits them: its permutation, or dataset order with `shuffle=False` (a PyTorch DataLoader
+  without shuffle=True, as in the relative-weight-change code).
+
+  Computed once per epoch: sorting all N indices costs far more than gathering one batch.
+  """
+  if not shuffle:
+    return jnp.arange(num_examples, dtype=jnp.int32)
+  return epoch_permutation(data_key, epoch, num_examples).astype(jnp.int32)
+
+
+def batch_of_order(order: jax.Array, step: jax.Array, batch_size: int) -> jax.Array:
+  """Indices of the examples in global step `step`, the `step % steps_per_epoch`-th slice of
+  its epoch's `order` (epochs drop the last partial batch)."""
+  steps_per_epoch = order.shape[0] // batch_size
+  start = (step % steps_per_epoch) * batch_size
+  return jax.lax.dynamic_slice_in_dim(order, start, batch_size)
+
+
 def batch_indices(data_key: jax.Array, step: jax.Array, num_examples: int,
                   batch_size: int, shuffle: bool = True) -> jax.Array:
   """Indices of the examples in global step `step` (epochs drop the last partial batch).
 
-  With `shuffle=False` every epoch visits the examples in dataset order (a PyTorch
-  DataLoader without shuffle=True, as in the relative-weight-change code); the same last
+  With `shuffle=False` every epoch visits the examples in dataset order; the same last
   `num_examples % batch_size` examples are then never trained on, where PyTorch would give
   them a partial batch.
   """
-  steps_per_epoch = num_examples // batch_size
-  if shuffle:
-    perm = epoch_permutation(data_key, step // steps_per_epoch, num_examples)
-  else:
-    perm = jnp.arange(num_examples)
-  start = (step % steps_per_epoch) * batch_size
-  return jax.lax.dynamic_slice_in_dim(perm, start, batch_size)
+  epoch = step // (num_examples // batch_size)
+  return batch_of_order(epoch_order(data_key, epoch, num_examples, shuffle), step, batch_size)
 
 
 def gather_batch(images: jnp.ndarray, labels: jnp.ndarray,
