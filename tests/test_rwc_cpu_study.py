@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 from configs.rwc import mnist_cpu
-from jaxgen import run_log, train
-from jaxgen.analysis import rwc
+from jaxgen import plots, train
+from jaxgen.analysis import runs, rwc
 from jaxgen.config import apply_overrides
 from jaxgen.config.validation import validate_config
 from launch import sweep
@@ -51,11 +51,10 @@ def test_the_config_is_the_mnist_setup_shrunk_and_its_seeds_run_separately():
 
 def _group_rwc(workdir: str) -> dict[str, float]:
   """Each paper group's RWC: per layer the mean over epochs 2+, then the mean over the group."""
-  epochs, curves = rwc.seed_averaged_curves(run_log.read_metrics(workdir))
+  run = runs.load_run(workdir)
+  epochs, curves, _ = plots.layer_curves(run.rows, rwc.METRIC)
   assert list(epochs) == [1, 2, 3, 4] and len(curves) == 21
-  groups = rwc.layer_groups("resnet18", list(curves))
-  return {name: float(np.mean([curves[layer][1:].mean() for layer in layers]))
-          for name, layers in groups.items()}
+  return rwc.group_means(run)
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,26 @@ def _after_first_epoch(curve: np.ndarray) -> float:
   return float(curve[1:].mean() if len(curve) > 1 else curve[0])
 
 
+def group_means(setting: Run) -> dict[str, float]:
+  """The RWC of each of the paper's layer groups ({} for other models).
+
+  Per layer, the seed-averaged RWC over epochs 2+ (epoch 1, against the initialisation, is up
+  to an order of magnitude larger and would dominate a plain mean); then the mean over the
+  group's layers.
+
+  Args:
+    setting: a run, or runs pooled by `runs.pool_seeds`.
+
+  Returns:
+    Group name -> RWC, in network order of the groups.
+  """
+  _, curves, _ = plots.layer_curves(setting.rows, METRIC, stop_epochs=setting.stop_epochs)
+  later = {layer: _after_first_epoch(curve) for layer, curve in curves.items()}
+  groups = layer_groups(setting.config["model"]["name"], list(curves))
+  return {name: float(np.mean([later[m] for m in members]))
+          for name, members in groups.items() if members}
+
+
 def summarise(setting: Run) -> str:
   """The printed report of one setting (a run, or runs pooled by `pool_seeds`): accuracies,
   per-layer and per-group mean RWC."""
@@ -88,12 +108,10 @@ def summarise(setting: Run) -> str:
   lines.append("  layer                      epoch 1    epochs 2+  last epoch")
   for layer, curve in curves.items():
     lines.append(f"  {layer:26s} {curve[0]:.3e}  {later[layer]:.3e}  {curve[-1]:.3e}")
-  groups = layer_groups(config["model"]["name"], list(curves))
+  groups = group_means(setting)
   if groups:
     lines.append("  group        RWC over epochs 2+ (mean over its layers, seeds and epochs)")
-    for name, members in groups.items():
-      if members:
-        lines.append(f"  {name:12s} {np.mean([later[m] for m in members]):.3e}")
+    lines.extend(f"  {name:12s} {value:.3e}" for name, value in groups.items())
   return "\n".join(lines)
 
 
