@@ -93,27 +93,19 @@ class Registry(Generic[T]):
     section lacks keep the builder's defaults) and the caller's runtime arguments."""
     return self.get(name)(*args, **runtime, **self.kwargs(name, section))
 
-  def check_arguments(self, name: str, section: Mapping[str, Any], prefix: str,
-                      shared: Sequence[str] = (), strict: bool = False) -> None:
-    """Raises ConfigError for a field of `section` that configures nothing.
+  def check_arguments(self, name: str, kwargs: Mapping[str, Any], prefix: str) -> None:
+    """Raises ConfigError for a key of `kwargs` that is not a config argument of `name`.
 
     Args:
       name: the chosen entry.
-      section: the config section that feeds it.
-      prefix: the section's dotted path, for messages ("optim").
-      shared: fields of the section that are not builder arguments (its own settings).
-      strict: only the chosen entry's arguments are allowed (a model section); otherwise
-        any entry's (a section that holds every optimizer's settings).
+      kwargs: the settings given for it (e.g. `config.model` without its name).
+      prefix: the config section's dotted path, for messages ("model").
     """
-    names = [name] if strict else self.names()
-    known = set(shared) | {key for n in names for key in self.arguments(n)}
-    for key in section:
-      if key not in known:
-        scope = f"{self.kind} {name!r}" if strict else f"any {self.kind}"
-        # The chosen builder's arguments in signature order; a shared section's sorted.
-        valid = list(self.arguments(name)) if strict else sorted(known)
-        raise ConfigError(f"config.{prefix}.{key} is not an argument of {scope}; valid "
-                          f"arguments: {', '.join(valid)}")
+    valid = list(self.arguments(name))  # Signature order.
+    for key in kwargs:
+      if key not in valid:
+        raise ConfigError(f"config.{prefix}.{key} is not an argument of {self.kind} {name!r}; "
+                          f"valid arguments: {', '.join(valid)}")
 
   def names(self) -> list[str]:
     """The registered names, sorted."""

@@ -96,8 +96,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if not 0.0 <= corruption.level <= 1.0:
     raise ConfigError(f"config.data.corruption.level={corruption.level} must be in [0, 1]")
 
-  models.MODELS.check_arguments(config.model.name, model_kwargs(config.model), "model",
-                                strict=True)
+  models.MODELS.check_arguments(config.model.name, model_kwargs(config.model), "model")
   _check_builder_types(models.MODELS, config.model.name, config.model, "model")
 
   _check_builder_types(OPTIMIZERS, config.optim.name, config.optim, "optim")
