@@ -101,5 +101,8 @@ def evaluate(model: nn.Module, params: PyTree, batch_stats: PyTree, images: np.n
 
   Returns:
     {"loss": mean loss, "accuracy": fraction correct, "top{k}_accuracy": ...} as floats.
+
+  Each call builds and compiles its evaluator: to evaluate many networks on the same examples
+  (e.g. every layer reset of a criticality heatmap), build one with `make_evaluator`.
   """
   return make_evaluator(model, config, images, labels, batch_size)(params, batch_stats)

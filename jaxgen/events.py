@@ -72,6 +72,7 @@ class EventSchedule:
     return round(step / self.steps_per_epoch, 4)
 
   def is_epoch_end(self, step: int) -> bool:
+    """Whether `step` (steps taken) closes an epoch (0 counts: the first epoch starts)."""
     return step % self.steps_per_epoch == 0
 
   def is_log_step(self, step: int) -> bool:

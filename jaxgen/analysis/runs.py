@@ -83,6 +83,8 @@ class Run:
 
   def final_rows(self) -> dict[int, dict[str, Row]]:
     """{seed: {split: row}} of summary.json's "final" rows ({} while unfinished)."""
+    if self.pooled:  # Pooling keeps the seeds' rows and stop records, not their summaries.
+      raise ValueError(f"{self.workdirs} are pooled runs; read each run's final rows")
     final: dict[int, dict[str, Row]] = {}
     for key, row in (self.summary or {}).get("final", {}).items():
       seed, split = key.split("/")
@@ -90,8 +92,9 @@ class Run:
     return final
 
   def steps_per_epoch(self) -> int:
-    """Optimizer steps per epoch, from the step and epoch of the first logged row past 0."""
-    row = next(r for r in self.rows if r["epoch"] > 0)
+    """Optimizer steps per epoch, from the logged row of the latest epoch (epochs are logged
+    to 4 decimals, so an early fractional epoch would give a rounded ratio)."""
+    row = max(self.rows, key=lambda r: r["epoch"])
     return round(row["step"] / row["epoch"])
 
   def checkpoint_steps(self) -> list[int]:

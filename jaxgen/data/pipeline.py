@@ -130,7 +130,8 @@ def apply_corruption(corruption: ml_collections.ConfigDict, raw: RawDataset,
   validation = None
   if held_out is not None:
     validation = (train_images[held_out], train_labels[held_out])
-    train_images, train_labels = train_images[~held_out], train_labels[~held_out]
+    if held_out.any():  # Without a validation split, no copy of the training set.
+      train_images, train_labels = train_images[~held_out], train_labels[~held_out]
   if corruption.kind == "none":
     return dataclasses.replace(raw, train_images=train_images,
                                train_labels=train_labels), validation

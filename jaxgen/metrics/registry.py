@@ -15,7 +15,6 @@ from jaxgen.registry import Registry
 
 PyTree = path_rules.PyTree
 KERNEL_RULE = path_rules.KERNEL_RULE
-REFERENCES = ("initial", "previous")
 
 METRICS: Registry = Registry("metric", field="metrics.names", runtime_args=("params", "reference"))
 

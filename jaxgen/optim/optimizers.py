@@ -24,11 +24,6 @@ KERNEL_RULE = path_rules.KERNEL_RULE
 WEIGHT_DECAY_CONVENTIONS = ("pytorch", "keras")
 
 
-# Another run's per-step layer rotations: (layer paths in network order, (steps, layers)
-# cosine distances), as `jaxgen.run_log.read_step_rotations` reads them.
-RecordedRotations = tuple[list[str], np.ndarray]
-
-
 OPTIMIZERS: Registry = Registry("optimizer", field="optim.name",
                                 runtime_args=("learning_rate", "recorded"))
 
@@ -74,12 +69,13 @@ def keras(learning_rate: optax.ScalarOrSchedule, base: str = "sgd", momentum: fl
 
 
 @OPTIMIZERS.register("layca")
-def layca(learning_rate: optax.ScalarOrSchedule, recorded: RecordedRotations | None = None,
+def layca(learning_rate: optax.ScalarOrSchedule,
+          recorded: tuple[list[str], np.ndarray] | None = None,
           base: str = "sgd", momentum: float = 0.9, nesterov: bool = False, b1: float = 0.9,
           b2: float = 0.999, rms_decay: float = 0.9, eps: float = KERAS_EPSILON,
           layer_rule: str = KERNEL_RULE, train_non_layers: bool = False, alpha: float = 0.0,
           multiplier_rules: Sequence = ()) -> optax.GradientTransformation:
-  """Layca on top of the Keras base optimizer `base` (`jaxgen.optim.layca`).
+  """Layca on top of the Keras base optimizer `base` (`jaxgen.optim.layer_rotation.layca`).
 
   Layer-wise multipliers (`alpha`, the paper's parameterisation, or `multiplier_rules`) scale
   each layer's rate ρ_l inside Layca. With `recorded` rotations (another run's, read by the
@@ -141,7 +137,8 @@ def decoupled_weight_decay(optim) -> float:
   return factor * optim.weight_decay
 
 
-def build_optimizer(optim, steps_per_epoch: int, recorded: RecordedRotations | None = None
+def build_optimizer(optim, steps_per_epoch: int,
+                    recorded: tuple[list[str], np.ndarray] | None = None
                     ) -> tuple[optax.GradientTransformation, optax.Schedule]:
   """The optimizer of `config.optim` and its learning-rate schedule (for logging).
 
