@@ -9,13 +9,12 @@ import sys
 import time
 from typing import Any
 
-import jax
 import ml_collections
 import numpy as np
 import tqdm
 from absl import logging
 
-from jaxgen import checkpoints, run_log
+from jaxgen import checkpoints, distributed, run_log
 from jaxgen.events import EventSchedule
 from jaxgen.run_setup import RunSetup
 from jaxgen.stopping import StoppingTracker
@@ -89,15 +88,21 @@ class EventLogger:
     self._workdir = workdir
     self._setup = setup
     self._seeds = list(config.seeds)
-    self._log = run_log.RunLog(workdir, start_step, config.logging.tensorboard)
-    history = run_log.read_metrics(workdir)
+    # Every process replays the history into its tracker (each decides the same stops); only
+    # process 0 writes the log, after all have read what the resumed part logged.
+    self._primary = distributed.is_primary()
+    history = [row for row in run_log.read_metrics(workdir) if row["step"] <= start_step]
+    distributed.barrier("metrics read")
+    self._log = None
+    if self._primary:
+      self._log = run_log.RunLog(workdir, start_step, config.logging.tensorboard)
     self.tracker = StoppingTracker(config.train.stop, self._seeds)
     self.tracker.replay(history)
     # Wall time continues from the interrupted part of a resumed run.
     self._time_offset = max((row["wall_time"] for row in history), default=0.0)
     self._start_time = time.time()
     self._progress = _EpochProgress(
-        setup.events, config.logging.progress_bar and sys.stderr.isatty())
+        setup.events, config.logging.progress_bar and self._primary and sys.stderr.isatty())
 
   def after_steps(self, state: TrainState, step: int, num_steps: int,
                   active: np.ndarray) -> tuple[TrainState, np.ndarray]:
@@ -130,7 +135,7 @@ class EventLogger:
     evals = {name: program.eval_step(state, *arrays)
              for name, arrays in self._setup.eval_data.items()}
     state, train_values = program.measure_step(state)
-    train_values, evals = jax.device_get((train_values, evals))
+    train_values, evals = distributed.fetch((train_values, evals))
     losses = train_values["loss"][active]
     if not np.all(np.isfinite(losses)):
       raise TrainingDivergedError(
@@ -140,15 +145,17 @@ class EventLogger:
     wall_time = self._time_offset + time.time() - self._start_time
     rows = _rows(step, events.epoch(step), wall_time, self._seeds, active, train_values, evals,
                  float(self._setup.learning_rate(step - 1)))
-    self._log.write(rows, len(self._seeds))
-    self._progress.show(rows[0])
-    logging.info("step %d: %s", step, {
-        (r["seed"], r["split"]): round(r["accuracy"], 4) for r in rows})
+    if self._primary:
+      self._log.write(rows, len(self._seeds))
+      self._progress.show(rows[0])
+      logging.info("step %d: %s", step, {
+          (r["seed"], r["split"]): round(r["accuracy"], 4) for r in rows})
     if self.tracker.update(rows):
       active = np.asarray([seed not in self.tracker.stopped for seed in self._seeds])
-      state = state.replace(active=jax.device_put(active, self._setup.state_sharding))
+      state = state.replace(active=distributed.put(active, self._setup.state_sharding))
     return state, active
 
   def close(self) -> None:
     self._progress.close()
-    self._log.close()
+    if self._log is not None:
+      self._log.close()

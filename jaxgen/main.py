@@ -1,6 +1,11 @@
 """Command line: `python -m jaxgen.main --config=configs/<x>.py --workdir=DIR`.
 
 Override any field with `--config.section.field=value`; `--list` prints what exists.
+
+One run over several processes (one per GPU or host): start every process with
+`--distributed` (under `srun` JAX detects the rest; by hand, add `--coordinator_address`,
+`--num_processes` and `--process_id`). These are launch settings, not part of the config, so
+a run may resume with another process count.
 """
 
 import os
@@ -9,13 +14,23 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgen import catalog, train
+from jaxgen import catalog, distributed, train
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config .py file.",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for logs, checkpoints and figures.")
 flags.DEFINE_bool("list", False, "List datasets, models, optimizers, metrics and configs.")
+flags.DEFINE_bool("distributed", False,
+                  "Run over several processes with jax.distributed (off by default: it fails "
+                  "on a machine that only looks like a cluster). Under srun, nothing else is "
+                  "needed; by hand, also give the three flags below.")
+flags.DEFINE_string("coordinator_address", None,
+                    "With --distributed: host:port of process 0, reachable from every process.")
+flags.DEFINE_integer("num_processes", None, "With --distributed: how many processes.")
+flags.DEFINE_integer("process_id", None,
+                     "With --distributed: this process's index in [0, num_processes).")
+_LAUNCH_FLAGS = ("coordinator_address", "num_processes", "process_id")
 
 
 def _quiet_orbax(record) -> bool:
@@ -37,6 +52,11 @@ def main(argv: list[str]) -> None:
     return
   if FLAGS.config is None or FLAGS.workdir is None:
     raise app.UsageError("--config and --workdir are required (or --list).")
+  given = [name for name in _LAUNCH_FLAGS if FLAGS[name].value is not None]
+  if given and not FLAGS.distributed:
+    raise app.UsageError(f"--{', --'.join(given)} only apply with --distributed.")
+  if FLAGS.distributed:
+    distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 

@@ -13,7 +13,7 @@ import optax
 import orbax.checkpoint as ocp
 from absl import logging
 
-from jaxgen import checkpoints, run_log, sharding
+from jaxgen import checkpoints, distributed, run_log, sharding
 from jaxgen.config.errors import ConfigError
 from jaxgen.config.validation import model_kwargs
 from jaxgen.data.pipeline import Dataset, load_dataset, padded_batches
@@ -80,8 +80,9 @@ def prepare(config: ml_collections.ConfigDict) -> RunSetup:
   tx, learning_rate = build_optimizer(config.optim, steps_per_epoch, recorded)
   mesh = sharding.make_mesh(config)
   replicated = sharding.replicated(mesh)
-  eval_data = {name: jax.device_put(padded_batches(split, config.train.eval_batch_size),
-                                    replicated)
+  # Every process loaded the whole dataset; `put` fills each process's devices from it.
+  eval_data = {name: distributed.put(padded_batches(split, config.train.eval_batch_size),
+                                     replicated)
                for name, split in dataset.eval_splits().items()}
   return RunSetup(
       program=build_program(config, model, tx, mesh, dataset.train.images[:1],
@@ -89,7 +90,7 @@ def prepare(config: ml_collections.ConfigDict) -> RunSetup:
       events=EventSchedule.from_config(config, steps_per_epoch),
       learning_rate=learning_rate,
       state_sharding=sharding.seed_sharding(mesh),
-      train_data=jax.device_put((dataset.train.images, dataset.train.labels), replicated),
+      train_data=distributed.put((dataset.train.images, dataset.train.labels), replicated),
       eval_data=eval_data,
   )
 

@@ -10,12 +10,20 @@ from jaxgen.config.errors import ConfigError
 
 
 def make_mesh(config: ml_collections.ConfigDict) -> Mesh:
-  """A (seeds, data) mesh over all devices; `config.sharding.seed_axis_size` go to seeds."""
-  devices = jax.devices()
+  """A (seeds, data) mesh over all devices; `config.sharding.seed_axis_size` go to seeds.
+
+  Over several processes (`jaxgen.distributed`) the mesh spans every process's devices,
+  listed process by process, so a seed's data axis stays within one process whenever it fits
+  in one (seeds never communicate; the data axis all-reduces gradients every step).
+  """
+  devices = jax.devices()  # Every process's devices, once jax.distributed is initialized.
   seed_axis = config.sharding.seed_axis_size
+  count = str(len(devices))
+  if jax.process_count() > 1:
+    count += f", over {jax.process_count()} processes"
   if seed_axis < 1 or len(devices) % seed_axis:
     raise ConfigError(f"config.sharding.seed_axis_size={seed_axis} must divide the number of "
-                      f"devices ({len(devices)})")
+                      f"devices ({count})")
   if len(config.seeds) % seed_axis:
     raise ConfigError(f"config.sharding.seed_axis_size={seed_axis} must divide the number of "
                       f"seeds ({len(config.seeds)})")
@@ -23,7 +31,7 @@ def make_mesh(config: ml_collections.ConfigDict) -> Mesh:
   for field in ("batch_size", "eval_batch_size"):
     if config.train[field] % data_axis:
       raise ConfigError(f"config.train.{field}={config.train[field]} must be divisible by the "
-                        f"data-parallel mesh axis ({data_axis} devices)")
+                        f"data-parallel mesh axis ({data_axis} devices of {count})")
   return Mesh(np.asarray(devices).reshape(seed_axis, data_axis), ("seeds", "data"))
 
 

@@ -8,18 +8,21 @@ jitted measurement closes the interval, the eval splits are evaluated on device,
 values are fetched to the host in one transfer, written to `metrics.jsonl`, checked for NaN
 and for the stopping rules (`logging_event`). Checkpoints are written after logging events or
 epoch ends (`events` says when); re-running on the same workdir resumes.
+
+Over several processes (after `jaxgen.distributed.initialize`) every process runs this same
+loop on its devices of the global mesh; process 0 alone writes config.json, metrics.jsonl,
+TensorBoard events, figures and summary.json, and all write the checkpoints together.
 """
 
 import dataclasses
 import os
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgen import checkpoints, plots, run_log, run_setup
+from jaxgen import checkpoints, distributed, plots, run_log, run_setup
 from jaxgen import config as config_lib
 from jaxgen.logging_event import EventLogger, TrainingDivergedError
 from jaxgen.program import Program
@@ -52,6 +55,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
     workdir: where config.json, metrics.jsonl, tensorboard/, checkpoints/ and figures/ go.
       If it holds an unfinished run of the same config, training resumes from its latest
       checkpoint and ends with the same parameters as an uninterrupted run.
+      Over several processes, every process passes the same config and (shared) workdir.
 
   Returns:
     A RunResult.
@@ -67,11 +71,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
   setup = run_setup.prepare(config)
   program, events = setup.program, setup.events
   state = program.init(jnp.asarray(list(config.seeds), jnp.int32))
-  config_lib.write_run_config(workdir, config)
+  # Over several processes, only process 0 writes the run's files (see `jaxgen.distributed`),
+  # once every process has compared its config with the saved one.
+  distributed.barrier("config checked")
+  if distributed.is_primary():
+    config_lib.write_run_config(workdir, config)
   manager = checkpoints.make_manager(workdir, config, events.steps_per_epoch)
   state, step = run_setup.start_or_resume(workdir, manager, state)
   logger = EventLogger(workdir, config, setup, step)
-  active = np.asarray(jax.device_get(state.active))
+  active = np.asarray(distributed.fetch(state.active))
   order = None
   try:
     while step < events.total_steps and active.any():
@@ -85,7 +93,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
         checkpoints.save(manager, step, state)
   except TrainingDivergedError as error:
     # Deterministic: re-running would diverge again, so the run is over; say so.
-    run_log.write_summary(workdir, {"final_step": step, "diverged": str(error)})
+    if distributed.is_primary():
+      run_log.write_summary(workdir, {"final_step": step, "diverged": str(error)})
     raise
   finally:
     logger.close()
@@ -97,13 +106,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
 def _finish(config: ml_collections.ConfigDict, workdir: str, step: int, state: TrainState,
             logger: EventLogger, program: Program) -> RunResult:
   """Draws the figures, writes summary.json (marking the run finished) and gathers the result."""
-  if config.logging.figures:
-    plots.plot_run(workdir)
+  distributed.barrier("metrics written")  # Process 0 wrote metrics.jsonl; all read it.
   final = {(row["seed"], row["split"]): row for row in run_log.read_metrics(workdir)}
   stopped = logger.tracker.stopped
-  run_log.write_summary(workdir, {
-      "final_step": step,
-      "final": {f"{seed}/{split}": row for (seed, split), row in final.items()},
-      "stopped": {str(seed): dataclasses.asdict(stop) for seed, stop in stopped.items()},
-  })
+  if distributed.is_primary():
+    if config.logging.figures:
+      plots.plot_run(workdir)
+    run_log.write_summary(workdir, {
+        "final_step": step,
+        "final": {f"{seed}/{split}": row for (seed, split), row in final.items()},
+        "stopped": {str(seed): dataclasses.asdict(stop) for seed, stop in stopped.items()},
+    })
   return RunResult(state=state, final=final, stopped=stopped, jitted=program)
