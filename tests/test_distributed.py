@@ -1,5 +1,6 @@
 """One run over 2 processes x 2 CPU devices (jax.distributed) equals the same run in one
-process with 4 devices, and resumes after its processes are killed.
+process with 4 devices, and resumes after its processes are killed: started by hand with an
+explicit coordinator, and by `srun` in a SLURM job (auto-detected; marker `slurm`).
 
 The run: 2 seeds, the mesh (seeds=1, data=4), so every step all-reduces the gradients and
 batch statistics across the two processes (gloo), with batch norm and the per-layer metrics
@@ -104,7 +105,7 @@ def _wait(procs, log_prefix) -> None:
     pytest.fail(f"a process failed: {[p.returncode for p in procs]}\n{_logs(log_prefix)}")
 
 
-def _kill(procs) -> None:
+def _kill(procs: list[subprocess.Popen]) -> None:
   for proc in procs:
     proc.kill()
     proc.wait()
@@ -117,6 +118,13 @@ def _wait_for_file(path, procs, log_prefix) -> None:
       _kill(procs)
       pytest.fail(f"the run never reached step {KILLED_AFTER}\n{_logs(log_prefix)}")
     time.sleep(0.2)
+
+
+def _check_killed(workdir) -> None:
+  """Killed mid-epoch: rows logged past the last checkpoint, and no summary."""
+  assert checkpoints.saved_steps(str(workdir)) == [0, LAST_CHECKPOINT_BEFORE_KILL]
+  assert max(step for step, _, _ in _events(workdir)) == KILLED_AFTER
+  assert run_log.read_summary(str(workdir)) is None
 
 
 def _final_state(workdir) -> list[np.ndarray]:
@@ -193,10 +201,7 @@ def test_killed_two_process_run_resumes_to_the_same_end(config_file, two_process
                          f"--hang_marker={marker}")
   _wait_for_file(marker, procs, log_prefix)
   _kill(procs)
-  # Killed mid-epoch: rows logged past the last checkpoint, and no summary.
-  assert checkpoints.saved_steps(str(workdir)) == [0, LAST_CHECKPOINT_BEFORE_KILL]
-  assert max(step for step, _, _ in _events(workdir)) == KILLED_AFTER
-  assert run_log.read_summary(str(workdir)) is None
+  _check_killed(workdir)
 
   log_prefix = tmp_path / "resumed"
   _wait(_start_by_hand(config_file, workdir, log_prefix), log_prefix)
@@ -205,3 +210,60 @@ def test_killed_two_process_run_resumes_to_the_same_end(config_file, two_process
   for a, b in zip(_final_state(workdir), _final_state(two_process_run), strict=True):
     np.testing.assert_array_equal(a, b)
   assert _without_wall_time(workdir) == _without_wall_time(two_process_run)
+
+
+# The README's multi-process job, shrunk to 2 CPU tasks; jax.distributed finds the coordinator,
+# the process count and each process's id in srun's environment.
+JOB_SCRIPT = """#!/bin/bash
+#SBATCH --job-name=jaxgen-distributed-test
+#SBATCH --ntasks=2
+#SBATCH --cpus-per-task=1
+#SBATCH --output={log}
+srun {python} {worker} --config={config} --workdir={workdir} --distributed "$@"
+"""
+
+
+def _sbatch(script, options=(), script_args=()) -> subprocess.CompletedProcess:
+  return subprocess.run(["sbatch", "--parsable", *options, str(script), *script_args],
+                        env=_env(2), cwd=ROOT, capture_output=True, text=True,
+                        timeout=TIMEOUT_S + 60, check=False)
+
+
+def _job_state(job_id: str) -> str:
+  """The job's state; "" once SLURM no longer lists it."""
+  listed = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True,
+                          text=True, timeout=30, check=False)
+  return listed.stdout.strip()
+
+
+def test_srun_job_trains_the_run_and_resumes_after_scancel(slurm_cluster, config_file,
+                                                           one_process_run, tmp_path):
+  workdir, marker, log = tmp_path / "run", tmp_path / "hung", tmp_path / "job.log"
+  script = tmp_path / "job.sh"
+  script.write_text(JOB_SCRIPT.format(log=log, python=sys.executable, worker=WORKER,
+                                      config=config_file, workdir=workdir))
+  submitted = _sbatch(script, script_args=(f"--hang_at_step={KILLED_AFTER}",
+                                           f"--hang_marker={marker}"))
+  assert submitted.returncode == 0, submitted.stderr
+  job_id = submitted.stdout.strip().split(";")[0]
+  try:
+    deadline = time.time() + TIMEOUT_S
+    while not os.path.exists(marker):
+      state = _job_state(job_id)
+      if time.time() > deadline or state not in ("PENDING", "CONFIGURING", "RUNNING"):
+        pytest.fail(f"job {job_id} ({state or 'gone'}) never reached step {KILLED_AFTER}\n"
+                    + (log.read_text()[-3000:] if log.exists() else ""))
+      time.sleep(0.5)
+  finally:
+    subprocess.run(["scancel", job_id], timeout=30, check=False)
+  while _job_state(job_id):  # SIGTERM, then SIGKILL after the cluster's KillWait.
+    time.sleep(0.5)
+  _check_killed(workdir)
+
+  resumed = _sbatch(script, options=("--wait", f"--output={tmp_path / 'resumed.log'}"))
+  output = (tmp_path / "resumed.log").read_text()
+  assert resumed.returncode == 0, output[-3000:]
+  assert f"from step {LAST_CHECKPOINT_BEFORE_KILL}" in output
+  for a, b in zip(_final_state(workdir), _final_state(one_process_run), strict=True):
+    np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+  assert _events(workdir) == _events(one_process_run)
