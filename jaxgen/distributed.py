@@ -33,13 +33,24 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     coordinator_address: "host:port" of process 0, reachable from every process.
     num_processes: how many processes the run spans.
     process_id: this process's index in [0, num_processes).
+
+  Raises:
+    ValueError: if an argument is missing and no cluster environment provides it.
   """
   # Cross-process collectives on CPU need an implementation (gloo is the one built into
   # jaxlib); without one, a CPU computation spanning two processes fails to compile.
   if jax.config.jax_cpu_collectives_implementation is None:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-  jax.distributed.initialize(coordinator_address=coordinator_address,
-                             num_processes=num_processes, process_id=process_id)
+  try:
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id)
+  except ValueError as error:
+    if None not in (coordinator_address, num_processes, process_id):
+      raise
+    raise ValueError(
+        f"jax.distributed could not detect the rest of the launch ({error}). Outside srun "
+        "(or mpirun), give the coordinator address, the number of processes and this "
+        "process's id (--coordinator_address, --num_processes, --process_id).") from error
   logging.info("Process %d of %d: %d local devices of %d.", jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
 

@@ -54,7 +54,7 @@ def main(argv: list[str]) -> None:
     raise app.UsageError("--config and --workdir are required (or --list).")
   given = [name for name in _LAUNCH_FLAGS if FLAGS[name].value is not None]
   if given and not FLAGS.distributed:
-    raise app.UsageError(f"--{', --'.join(given)} only apply with --distributed.")
+    raise app.UsageError(f"--{', --'.join(given)}: used only with --distributed.")
   if FLAGS.distributed:
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   train.train_and_evaluate(FLAGS.config, FLAGS.workdir)

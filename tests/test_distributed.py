@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, run_log
+from jaxgen import checkpoints, distributed, run_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "tests", "distributed_worker.py")
@@ -140,6 +140,15 @@ def _events(workdir) -> list[tuple[int, int, str]]:
 def _without_wall_time(workdir) -> list[dict]:
   return [{k: v for k, v in row.items() if k != "wall_time"}
           for row in run_log.read_metrics(str(workdir))]
+
+
+def test_distributed_outside_a_cluster_without_a_coordinator_says_what_to_give(monkeypatch):
+  for name in list(os.environ):  # What JAX's cluster detection reads (SLURM, Open MPI).
+    if name.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_COORDINATOR")):
+      monkeypatch.delenv(name)
+  with pytest.raises(ValueError, match="--coordinator_address, --num_processes, --process_id"):
+    distributed.initialize()
+  assert jax.process_count() == 1
 
 
 @pytest.fixture(scope="module")
