@@ -31,12 +31,12 @@ def get_config():
   config = default.get_config()
   apply_overrides(config, {
       "seeds": (0, 1),
-      "data.name": "digits",
+      "data.name": "mnist_embedded",
       "data.train_per_class": 20,  # 200 examples: 6 steps of 32 per epoch.
       "model": {"name": "mlp", "widths": (32,), "batch_norm": True, "dropout_rate": 0.0},
       "optim.learning_rate": 0.1,
       "train.batch_size": 32,
-      "train.eval_batch_size": 300,
+      "train.eval_batch_size": 500,  # The 1,000 test digits in 2 batches.
       "train.num_epochs": 3,
       "train.log_every_steps": 2,
       "logging.tensorboard": False,
@@ -46,8 +46,9 @@ def get_config():
 """
 TOTAL_STEPS, LAST_CHECKPOINT_BEFORE_KILL, KILLED_AFTER = 18, 6, 8
 TIMEOUT_S = 300  # Per launch; generous because the test machine may be shared.
-# The 2-process run all-reduces in another order (gloo across processes, not XLA's in-process
-# all-reduce): float32 sums differ in their last bits, measured up to 6e-7 after 18 steps.
+# The 2-process run sums gradients and batch statistics across processes with gloo, not with
+# XLA's in-process all-reduce: float32 sums round differently in their last bits. Measured after
+# 18 steps: relative differences up to 5e-6 (absolute 6e-6 on batch-norm variances of 25).
 ATOL = RTOL = 1e-5
 
 
@@ -172,53 +173,48 @@ def one_process_run(config_file, tmp_path_factory):
   return root / "run"
 
 
-@pytest.fixture(scope="module")
-def two_process_run(config_file, tmp_path_factory):
-  """The workdir of the uninterrupted run over 2 processes started by hand."""
-  root = tmp_path_factory.mktemp("two_processes")
-  log_prefix = root / "log"
-  _wait(_start_by_hand(config_file, root / "run", log_prefix), log_prefix)
-  return root / "run"
-
-
-def test_two_processes_train_the_run_of_one_process_with_as_many_devices(
-    one_process_run, two_process_run):
+def _check_matches_one_process_run(workdir, one_process_run) -> None:
+  """The final state and the logged values of `workdir` are those of the 1-process run, and
+  process 0 alone wrote the run's files (each event logged once)."""
   expected = _final_state(one_process_run)
-  for a, b in zip(_final_state(two_process_run), expected, strict=True):
+  for a, b in zip(_final_state(workdir), expected, strict=True):
     np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
   # Training moved the parameters far more than the tolerance.
-  initial, final = (jax.tree.leaves(checkpoints.load(str(one_process_run), step)["params"])
-                    for step in (0, TOTAL_STEPS))
+  initial = jax.tree.leaves(checkpoints.load(str(one_process_run), step=0)["params"])
+  final = jax.tree.leaves(checkpoints.load(str(one_process_run))["params"])
   assert max(np.abs(a - b).max() for a, b in zip(initial, final, strict=True)) > 100 * ATOL
 
-  # Process 0 alone wrote the log: each event once, with the reference's values.
-  assert _events(two_process_run) == _events(one_process_run)
-  for row, expected_row in zip(_without_wall_time(two_process_run),
-                               _without_wall_time(one_process_run), strict=True):
+  assert _events(workdir) == _events(one_process_run)
+  for row, expected_row in zip(_without_wall_time(workdir), _without_wall_time(one_process_run),
+                               strict=True):
     assert row.keys() == expected_row.keys()
     assert row["accuracy"] == pytest.approx(expected_row["accuracy"], abs=1e-6)
     assert row["loss"] == pytest.approx(expected_row["loss"], rel=1e-4)
-  summary = run_log.read_summary(str(two_process_run))
-  assert summary["final_step"] == TOTAL_STEPS
-  assert sorted(os.listdir(two_process_run)) == [
+  assert run_log.read_summary(str(workdir))["final_step"] == TOTAL_STEPS
+  assert sorted(os.listdir(workdir)) == [
       "checkpoints", "config.json", "metrics.jsonl", "summary.json"]
 
 
-def test_killed_two_process_run_resumes_to_the_same_end(config_file, two_process_run, tmp_path):
+def _rows_at(workdir, step: int) -> list[dict]:
+  return [row for row in _without_wall_time(workdir) if row["step"] == step]
+
+
+def test_two_processes_by_hand_train_the_one_process_run_and_resume_after_a_kill(
+    config_file, one_process_run, tmp_path):
   workdir, marker, log_prefix = tmp_path / "run", tmp_path / "hung", tmp_path / "log"
   procs = _start_by_hand(config_file, workdir, log_prefix, f"--hang_at_step={KILLED_AFTER}",
                          f"--hang_marker={marker}")
   _wait_for_file(marker, procs, log_prefix)
   _kill(procs)
   _check_killed(workdir)
+  logged_before_kill = _rows_at(workdir, KILLED_AFTER)
 
   log_prefix = tmp_path / "resumed"
   _wait(_start_by_hand(config_file, workdir, log_prefix), log_prefix)
   assert f"from step {LAST_CHECKPOINT_BEFORE_KILL}" in (tmp_path / "resumed0.log").read_text()
-  # Exactly the uninterrupted run: parameters bit for bit, each event logged once.
-  for a, b in zip(_final_state(workdir), _final_state(two_process_run), strict=True):
-    np.testing.assert_array_equal(a, b)
-  assert _without_wall_time(workdir) == _without_wall_time(two_process_run)
+  # The resumed run retraced the steps after its checkpoint exactly: bit-equal metrics.
+  assert _rows_at(workdir, KILLED_AFTER) == logged_before_kill
+  _check_matches_one_process_run(workdir, one_process_run)
 
 
 # The README's multi-process job, shrunk to 2 CPU tasks; jax.distributed finds the coordinator,
@@ -264,15 +260,17 @@ def test_srun_job_trains_the_run_and_resumes_after_scancel(slurm_cluster, config
                     + (log.read_text()[-3000:] if log.exists() else ""))
       time.sleep(0.5)
   finally:
-    subprocess.run(["scancel", job_id], timeout=30, check=False)
-  while _job_state(job_id):  # SIGTERM, then SIGKILL after the cluster's KillWait.
+    # SIGKILL at once: jax.distributed's preemption notifier holds SIGTERM, so a plain scancel
+    # would kill the tasks only after the cluster's KillWait.
+    subprocess.run(["scancel", "--signal=KILL", job_id], timeout=30, check=False)
+  while _job_state(job_id):
     time.sleep(0.5)
   _check_killed(workdir)
+  logged_before_kill = _rows_at(workdir, KILLED_AFTER)
 
   resumed = _sbatch(script, options=("--wait", f"--output={tmp_path / 'resumed.log'}"))
   output = (tmp_path / "resumed.log").read_text()
   assert resumed.returncode == 0, output[-3000:]
   assert f"from step {LAST_CHECKPOINT_BEFORE_KILL}" in output
-  for a, b in zip(_final_state(workdir), _final_state(one_process_run), strict=True):
-    np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
-  assert _events(workdir) == _events(one_process_run)
+  assert _rows_at(workdir, KILLED_AFTER) == logged_before_kill
+  _check_matches_one_process_run(workdir, one_process_run)
