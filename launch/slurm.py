@@ -45,17 +45,19 @@ flags.DEFINE_multi_string("set", [], "A fixed override for every run, e.g. "
 flags.DEFINE_bool("dry_run", False, "Print what would be submitted without submitting.")
 flags.DEFINE_string("partition", None, "SLURM partition (default: the cluster's).")
 flags.DEFINE_integer("time", 60, "Time limit of each run's job, in minutes. A run that needs "
-                     "longer is requeued and resumes (--max_timeouts times).")
-flags.DEFINE_integer("gpus", 0, "GPUs per run.")
-flags.DEFINE_integer("cpus", 1, "CPUs per run.")
-flags.DEFINE_float("mem", None, "Memory per run in GB (default: the cluster's).")
-flags.DEFINE_integer("array_parallelism", 256, "At most this many runs at once.")
+                     "longer is requeued and resumes (--max_timeouts times).", lower_bound=1)
+flags.DEFINE_integer("gpus", 0, "GPUs per run.", lower_bound=0)
+flags.DEFINE_integer("cpus", 1, "CPUs per run.", lower_bound=1)
+flags.DEFINE_float("mem", None, "Memory per run in GB (default: the cluster's).",
+                  lower_bound=0)
+flags.DEFINE_integer("array_parallelism", 256, "At most this many runs at once.", lower_bound=1)
 flags.DEFINE_integer("max_timeouts", 3, "How often a run may reach its time limit and be "
-                     "requeued (preemptions do not count).")
+                     "requeued (preemptions do not count).", lower_bound=0)
 flags.DEFINE_integer("signal_delay", 90, "Seconds before the time limit at which a run is "
-                     "told to stop and requeue.")
+                     "told to stop and requeue.", lower_bound=0)
 flags.DEFINE_float("mem_fraction", None, "XLA_PYTHON_CLIENT_MEM_FRACTION of each run, for runs "
-                   "that share a GPU (e.g. 0.3); default: JAX's own (75%).")
+                   "that share a GPU (e.g. 0.3); default: JAX's own (75%).", lower_bound=0,
+                   upper_bound=1)
 flags.DEFINE_string("job_name", None, "SLURM job name (default: jaxgen-<workdir's name>).")
 flags.DEFINE_multi_string("sbatch", [], "Any other sbatch option as key=value, e.g. "
                           "--sbatch=account=lab --sbatch=qos=high --sbatch=constraint=a100 "
@@ -72,24 +74,24 @@ class Plan:
   refused: dict[str, str]  # run name -> why (a message naming the run).
 
 
-def plan(config_path: str, root: str, runs: list[Run],
-         states: dict[str, str] | None = None) -> Plan:
+def plan(config_path: str, root: str, runs: list[Run]) -> Plan:
   """Sorts the runs into those to submit (with their config) and those to leave alone.
 
   Args:
     config_path: the sweep's config file.
     root: the sweep's workdir.
     runs: the sweep's runs (`sweep.expand`).
-    states: squeue's {job id: state}; None asks squeue.
 
   Returns:
     A Plan: finished runs and runs whose recorded job is queued or running are not submitted;
     runs whose config is invalid, or differs from the one they finished or started with, are
     refused.
+
+  Raises:
+    RuntimeError: if runs of `root` were submitted before and squeue does not answer.
   """
-  if states is None:
-    states = jobs.queue_states() if jobs.recorded(root) else {}
   recorded = jobs.recorded(root)
+  states = jobs.queue_states() if recorded else {}
   result = Plan([], [], {}, {})
   for run in runs:
     job = recorded.get(run.name)
