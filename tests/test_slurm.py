@@ -3,6 +3,8 @@
 One module fixture submits two sweeps with `python -m launch.slurm`: four one-epoch runs as a
 job array, and one longer run that is sent USR2 (as on preemption or an expiring time limit)
 once it has logged an epoch. Meanwhile `launch.local` trains the same runs, for reference.
+The tests that use it are marked `slurm` (by the `slurm_cluster` fixture); the last one needs
+no cluster.
 """
 
 import concurrent.futures
@@ -20,8 +22,6 @@ import pytest
 
 from jaxgen import checkpoints, run_log
 from launch import jobs, local, status, sweep
-
-pytestmark = pytest.mark.slurm
 
 SWEEP = """
 from tests.conftest import make_tiny_config
