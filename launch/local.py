@@ -17,7 +17,7 @@ import sys
 from absl import app, flags
 
 from jaxgen.config import ConfigError, check_resume, load_config
-from jaxgen.run_log import SUMMARY_FILE
+from jaxgen.run_log import SUMMARY_FILE, read_summary
 from launch.sweep import Run, expand
 
 FLAGS = flags.FLAGS
@@ -37,10 +37,16 @@ def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
   """Runs (or resumes) one run unless it finished; returns (name, exit code).
 
   A finished run is skipped only if it was trained with the config the sweep gives it now;
-  if the config file changed since, the run is reported as failed rather than reused.
+  if the config file changed since, the run is reported as failed rather than reused. A run
+  that diverged (its summary says so) ended without results: it is reported as failed too.
   """
   workdir = os.path.join(root, run.name)
   if os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
+    diverged = (read_summary(workdir) or {}).get("diverged")
+    if diverged:
+      print(f"{run.name}: diverged, not finished ({diverged}); delete {workdir} to re-run.",
+            file=sys.stderr)
+      return run.name, 1
     try:
       check_resume(workdir, load_config(config_path, run.overrides))
     except ConfigError as error:
