@@ -71,25 +71,33 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
     raise config_lib.ConfigError(f"workdir {workdir!r} is a file; a run needs a directory "
                                  "(a new path, or that of the run to resume)")
   # The processes of a multi-process run share the workdir: the primary one holds the lock.
-  lock = workdir_lock.WorkdirLock(workdir) if jax.process_index() == 0 else None
+  lock = workdir_lock.WorkdirLock(workdir, enabled=jax.process_index() == 0)
   with interrupts.InterruptGuard() as guard:
-    if lock is not None:
-      lock.acquire()
+    lock.acquire()
     try:
-      return _train(config, workdir, guard)
+      setup, state = _prepare(config, workdir)
+    except BaseException:
+      lock.release(undo=True)  # Nothing was written: leave the workdir as it was found.
+      raise
+    try:
+      return _train(config, workdir, guard, setup, state)
     finally:
-      if lock is not None:
-        # A run that failed before writing its config leaves the workdir as it found it.
-        lock.release(undo=not config_lib.has_run_config(workdir))
+      lock.release()
 
 
-def _train(config: ml_collections.ConfigDict, workdir: str,
-           guard: interrupts.InterruptGuard) -> RunResult:
-  """The body of `train_and_evaluate`, under the workdir lock and the interrupt guard."""
+def _prepare(config: ml_collections.ConfigDict,
+             workdir: str) -> tuple[run_setup.RunSetup, TrainState]:
+  """Checks `config` against the workdir's run and the data, and builds the run; writes
+  nothing."""
   config_lib.check_resume(workdir, config)
   setup = run_setup.prepare(config)
+  return setup, setup.program.init(jnp.asarray(list(config.seeds), jnp.int32))
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str, guard: interrupts.InterruptGuard,
+           setup: run_setup.RunSetup, state: TrainState) -> RunResult:
+  """Trains from the newest checkpoint (or `state`), under the workdir lock and the guard."""
   program, events = setup.program, setup.events
-  state = program.init(jnp.asarray(list(config.seeds), jnp.int32))
   config_lib.write_run_config(workdir, config)
   manager = checkpoints.make_manager(workdir, config, events.steps_per_epoch)
   logger, step = None, 0

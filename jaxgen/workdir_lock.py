@@ -37,7 +37,10 @@ class WorkdirLock:
       parents; `release(undo=True)` removes them).
   """
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, enabled: bool = True):
+    """A lock on `workdir`; not `enabled` (a non-primary process), acquiring it only
+    creates the workdir."""
+    self._enabled = enabled
     self._workdir = workdir
     self._path = os.path.join(workdir, LOCK_FILE)
     self._fd: int | None = None
@@ -56,6 +59,8 @@ class WorkdirLock:
       self.created.append(missing)
       missing = os.path.dirname(missing)
     os.makedirs(self._workdir, exist_ok=True)
+    if not self._enabled:
+      return
     while True:
       self._created_file = not os.path.exists(self._path)
       fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -84,13 +89,12 @@ class WorkdirLock:
     """Releases the lock; with `undo`, also removes the lock file and the workdir if this
     lock created them (and the workdir is otherwise empty), leaving no trace of a run that
     never started."""
-    if self._fd is None:
-      return
-    if undo and self._created_file:
-      with contextlib.suppress(OSError):
-        os.remove(self._path)
-    os.close(self._fd)  # Closing the descriptor releases the flock.
-    self._fd = None
+    if self._fd is not None:
+      if undo and self._created_file:
+        with contextlib.suppress(OSError):
+          os.remove(self._path)
+      os.close(self._fd)  # Closing the descriptor releases the flock.
+      self._fd = None
     for directory in self.created if undo else ():
       try:
         os.rmdir(directory)  # Only if empty: never removes anything else.

@@ -113,3 +113,13 @@ def test_an_override_of_a_missing_section_or_wrong_type_names_the_field(tiny_con
   config = tiny_config()
   with pytest.raises(ConfigError, match=message):
     apply_overrides(config, overrides)
+
+
+def test_a_different_config_on_an_existing_run_changes_nothing_in_it(tiny_config, tmp_path):
+  train.train_and_evaluate(tiny_config(**{"train.num_epochs": 1}), str(tmp_path))
+  os.remove(tmp_path / "run.lock")  # As a run saved before workdirs were locked.
+  before = _listing(tmp_path)
+  with pytest.raises(ConfigError, match=r"config\.optim\.learning_rate: 0\.1 -> 0\.2"):
+    train.train_and_evaluate(tiny_config(**{"train.num_epochs": 1,
+                                            "optim.learning_rate": 0.2}), str(tmp_path))
+  assert _listing(tmp_path) == before
