@@ -237,14 +237,15 @@ def set_aside(manager: ocp.CheckpointManager, workdir: str, steps: list[int]) ->
   """Moves damaged checkpoint steps out of the run, into `workdir/damaged_checkpoints/`.
 
   They are moved rather than deleted so nothing is lost, and out of `checkpoints/` so that
-  the resumed run can save those steps again.
+  the resumed run can save those steps again. In a multi-process run the primary process
+  moves them (the workdir is shared).
 
   Returns:
     The directory they were moved to.
   """
   target = os.path.join(os.path.abspath(workdir), DAMAGED_DIR)
-  os.makedirs(target, exist_ok=True)
-  for step in steps:
+  for step in steps if jax.process_index() == 0 else ():
+    os.makedirs(target, exist_ok=True)
     destination = os.path.join(target, str(step))
     suffix = 1
     while os.path.exists(destination):  # Damaged again after an earlier resume.

@@ -1,11 +1,12 @@
 """Ending a run cleanly on Ctrl-C (SIGINT) or SIGTERM (what a scheduler sends).
 
 While a run trains, both signals raise `Interrupted` (a KeyboardInterrupt) in the main
-thread, except inside `critical()` blocks (a checkpoint save, a metrics write), where the
-signal is held until the block ends, so no half-written state is left. The trainer then waits
-for the checkpoint save in progress, and `jaxgen.main` prints how to resume and exits with
-128 + the signal number. A handler that someone else installed (submitit routes SLURM's
-SIGTERM to its own requeue logic) is left in place; SIGUSR2 is never touched.
+thread, except inside `critical()` blocks (starting a checkpoint save, waiting for saves at
+the end), where the signal is held until the block ends, so no half-started save is left. The
+trainer then waits for the checkpoint save in progress, and `jaxgen.main` prints how to
+resume and exits with 128 + the signal number. A handler that someone else installed
+(submitit routes SLURM's SIGTERM to its own requeue logic) is left in place; SIGUSR2 is never
+touched.
 """
 
 import contextlib

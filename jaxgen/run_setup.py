@@ -143,8 +143,11 @@ def _report_damaged(workdir: str, manager: ocp.CheckpointManager,
   """Sets the damaged steps aside and says, in one line, which were bad and which step is used."""
   moved = checkpoints.set_aside(manager, workdir, [step for step, _ in damaged])
   steps = ", ".join(str(step) for step, _ in damaged)
-  # The checksum error alone names the file; the wrapping error repeats the step.
-  reasons = "; ".join(str(error.__cause__ or error) for _, error in damaged)
+  # The checksum error names the file; orbax's own errors run over many lines: name them only.
+  reasons = "; ".join(
+      str(error.__cause__) if isinstance(error, checkpoints.DamagedCheckpointError)
+      else f"unreadable, no checksums to check: {type(error.__cause__ or error).__name__}"
+      for _, error in damaged)
   resumed = (f"resuming from step {used}, the newest checkpoint that verifies" if used is not None
              else "no checkpoint verifies, so the run starts from the beginning")
   logging.warning("Damaged checkpoint step%s %s in %s (%s): %s; set aside in %s.",

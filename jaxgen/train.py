@@ -113,13 +113,14 @@ def _train(config: ml_collections.ConfigDict, workdir: str, guard: interrupts.In
         order = program.epoch_order(state.rng, np.int32(step // events.steps_per_epoch))
       num_steps = events.next_event(step) - step
       state = program.train_chunk(state, order, np.int32(num_steps), *setup.train_data)
-      # A signal from here on waits until this step's rows and checkpoint are written.
-      with guard.critical():
-        step += num_steps
-        guard.at(step, events)
-        state, active = logger.after_steps(state, step, num_steps, active)
-        if events.is_checkpoint_step(step) or not active.any():
-          logger.check_finite(state, step, active)
+      step += num_steps
+      guard.at(step, events)
+      state, active = logger.after_steps(state, step, num_steps, active)
+      if events.is_checkpoint_step(step) or not active.any():
+        logger.check_finite(state, step, active)
+        # Rows past the checkpoint resumed from are dropped and logged again, so only the
+        # save needs shielding: a signal during it waits until the save is under way whole.
+        with guard.critical():
           checkpoints.save(manager, step, state)
   except TrainingDivergedError as error:
     # Deterministic: re-running would diverge again, so the run is over; say so.
