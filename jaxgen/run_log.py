@@ -24,6 +24,11 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"  # Written when a run finishes.
 
 
+class CorruptLogError(ValueError):
+  """A run file (a line of metrics.jsonl before its last one, or summary.json) is not valid
+  JSON."""
+
+
 def write_summary(workdir: str, summary: dict[str, Any]) -> None:
   """Writes `summary.json`, whose presence marks the run as finished."""
   # Atomic: a half-written summary never marks a run done.
@@ -37,11 +42,13 @@ def read_summary(workdir: str) -> dict[str, Any] | None:
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return json.load(f)
-
-
-class CorruptLogError(ValueError):
-  """A line of metrics.jsonl before its last one is not valid JSON."""
+    try:
+      return json.load(f)
+    except ValueError as error:
+      raise CorruptLogError(
+          f"{path} is not valid JSON ({error}); it was damaged outside jaxgen (jaxgen replaces "
+          "it whole). Delete it and re-run the run's command: it resumes from its last "
+          "checkpoint and writes the summary again.") from error
 
 
 def _read_rows(path: str) -> tuple[list[dict[str, Any]], bool]:

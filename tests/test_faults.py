@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, files, run_log, train, workdir_lock
+from jaxgen import checkpoints, files, interrupts, run_log, train, workdir_lock
 from jaxgen.config import ConfigError, read_run_config
 from jaxgen.config.saved import CONFIG_FILE
 from launch import local, sweep
@@ -230,6 +230,46 @@ def test_a_second_process_on_a_busy_workdir_fails_at_once_naming_its_pid(tiny_co
   lock.release()
 
 
+def test_a_signal_during_a_save_waits_for_it_then_raises_keyboard_interrupt(
+    finished, tiny_config, tmp_path, monkeypatch):
+  original = checkpoints.save
+
+  def signalled_save(manager, step, state):
+    if step == 2 * STEPS_PER_EPOCH:
+      os.kill(os.getpid(), signal.SIGTERM)  # Arrives as the save starts.
+    original(manager, step, state)
+
+  monkeypatch.setattr(checkpoints, "save", signalled_save)
+  with pytest.raises(KeyboardInterrupt) as error:
+    train.train_and_evaluate(tiny_config(**RUN), str(tmp_path))
+  assert isinstance(error.value, interrupts.Interrupted)
+  assert (error.value.signum, error.value.step, error.value.epoch) == (signal.SIGTERM, 22, 3)
+  assert str(error.value) == "Interrupted at step 22 (epoch 3/3)"
+  assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # The guard is gone.
+  # The step-22 save finished, checksums and all, and the run resumes from it.
+  assert checkpoints.saved_steps(str(tmp_path)) == [0, 11, 22]
+  assert checkpoints.verify(checkpoints.checkpoint_dir(str(tmp_path)), 22)
+  monkeypatch.setattr(checkpoints, "save", original)
+  resumed = train.train_and_evaluate(tiny_config(**RUN), str(tmp_path))
+  _assert_same_state(resumed.state, finished[1].state)
+
+
+def test_the_guard_leaves_handlers_installed_by_others_alone():
+  def requeue(signum, frame):  # As submitit routes SLURM's SIGTERM.
+    del signum, frame
+
+  previous = signal.signal(signal.SIGTERM, requeue)
+  usr2 = signal.getsignal(signal.SIGUSR2)
+  try:
+    with interrupts.InterruptGuard():
+      assert signal.getsignal(signal.SIGTERM) is requeue
+      assert signal.getsignal(signal.SIGUSR2) is usr2
+      assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
 # SIGINT, then SIGTERM, then a run to the end: the chain must equal an uninterrupted run.
 SIGNAL_EPOCHS = 12
 SIGNAL_RUN = {"train.num_epochs": SIGNAL_EPOCHS}
@@ -289,3 +329,9 @@ def test_runs_resumed_after_signals_equal_an_uninterrupted_run_bit_for_bit(signa
   reference = train.train_and_evaluate(tiny_config(**SIGNAL_RUN), str(tmp_path))
   _assert_same_state(resumed.state, reference.state)
   assert _without_time(workdir) == _without_time(str(tmp_path))
+
+
+def test_a_damaged_summary_names_the_file_and_what_to_do(tmp_path):
+  (tmp_path / run_log.SUMMARY_FILE).write_text('{"final_step": 3')
+  with pytest.raises(run_log.CorruptLogError, match=r"summary\.json is not valid JSON.*Delete it"):
+    run_log.read_summary(str(tmp_path))
