@@ -66,7 +66,8 @@ def verify(directory: str, step: int) -> bool:
   if not verified and str(directory) not in _unverifiable_noted:
     _unverifiable_noted.add(str(directory))
     logging.warning("Checkpoint step %d in %s has no recorded checksums (written before jaxgen "
-                    "recorded them): it is read unverified.", step, directory)
+                    "recorded them, or cut off just before): it is read unverified.", step,
+                    directory)
   return verified
 
 
