@@ -1,9 +1,11 @@
 """Ending a run cleanly on Ctrl-C (SIGINT) or SIGTERM (what a scheduler sends).
 
-While a run trains, both signals raise `Interrupted` (a KeyboardInterrupt) in the main
-thread, except inside `critical()` blocks (starting a checkpoint save, waiting for saves at
-the end), where the signal is held until the block ends, so no half-started save is left. The
-trainer then waits for the checkpoint save in progress, and `jaxgen.main` prints how to
+While a run trains, either signal is recorded and raised as `Interrupted` (a
+KeyboardInterrupt) at the run's next safe point: after its setup and after each chunk of
+steps (at latest the next epoch end or logging event), and never inside a `critical()` block
+(starting a checkpoint save, waiting for saves at the end), so no half-started save is left;
+a second signal outside such a block raises at once. The trainer then waits for the
+checkpoint save in progress, and `jaxgen.main` prints how to
 resume and exits with 128 + the signal number. A handler that someone else installed
 (submitit routes SLURM's SIGTERM to its own requeue logic) is left in place; SIGUSR2 is never
 touched.
@@ -80,14 +82,24 @@ class InterruptGuard:
 
   def _handle(self, signum: int, frame) -> None:
     del frame
-    if self._depth:
-      self._pending = self._pending or signum
-      return
-    raise Interrupted(signum, **self._where)
+    # Raising here could land in a garbage-collection callback or a __del__, where Python
+    # prints the exception and drops it: the first signal is only recorded, and raised by
+    # `check` at the run's next safe point; a second one, outside a critical block, raises
+    # at once (for a user who does not want to wait for that point).
+    if self._pending is None:
+      self._pending = signum
+    elif not self._depth:
+      raise Interrupted(signum, **self._where)
+
+  def check(self) -> None:
+    """Raises `Interrupted` if a signal came since the last check (call at safe points)."""
+    if self._pending is not None:
+      signum, self._pending = self._pending, None
+      raise Interrupted(signum, **self._where)
 
   @contextlib.contextmanager
   def critical(self):
-    """A block during which SIGINT/SIGTERM wait; at its end one that came raises
+    """A block during which a second signal waits too; at its end a signal that came raises
     `Interrupted`, unless the block is already ending with an exception (blocks may nest)."""
     self._depth += 1
     try:
@@ -98,6 +110,5 @@ class InterruptGuard:
         self._pending = None  # The block's own exception already ends the run.
       raise
     self._depth -= 1
-    if not self._depth and self._pending is not None:
-      signum, self._pending = self._pending, None
-      raise Interrupted(signum, **self._where)
+    if not self._depth:
+      self.check()

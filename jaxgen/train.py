@@ -76,6 +76,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
     lock.acquire()
     try:
       setup, state = _prepare(config, workdir)
+      guard.check()  # Interrupted during setup: stop before writing anything.
     except BaseException:
       lock.release(undo=True)  # Nothing was written: leave the workdir as it was found.
       raise
@@ -104,7 +105,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str, guard: interrupts.In
   try:
     with guard.critical():  # A signal during the save of step 0 waits for it.
       state, step = run_setup.start_or_resume(workdir, manager, state)
-    guard.at(step, events)
+      guard.at(step, events)
     logger = EventLogger(workdir, config, setup, step)
     active = np.asarray(jax.device_get(state.active))
     order = None
@@ -118,10 +119,10 @@ def _train(config: ml_collections.ConfigDict, workdir: str, guard: interrupts.In
       state, active = logger.after_steps(state, step, num_steps, active)
       if events.is_checkpoint_step(step) or not active.any():
         logger.check_finite(state, step, active)
-        # Rows past the checkpoint resumed from are dropped and logged again, so only the
-        # save needs shielding: a signal during it waits until the save is under way whole.
+        # A second signal (which raises at once) waits until the save is under way whole.
         with guard.critical():
           checkpoints.save(manager, step, state)
+      guard.check()  # A signal ends the run here, after this event's rows and checkpoint.
   except TrainingDivergedError as error:
     # Deterministic: re-running would diverge again, so the run is over; say so.
     run_log.write_summary(workdir, {"final_step": step, "diverged": str(error)})

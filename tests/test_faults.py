@@ -271,7 +271,7 @@ def test_the_guard_leaves_handlers_installed_by_others_alone():
 
 
 # SIGINT, then SIGTERM, then a run to the end: the chain must equal an uninterrupted run.
-SIGNAL_EPOCHS = 12
+SIGNAL_EPOCHS = 20  # Long enough that the signal lands mid-run on a loaded machine.
 SIGNAL_RUN = {"train.num_epochs": SIGNAL_EPOCHS}
 
 
