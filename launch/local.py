@@ -16,7 +16,7 @@ import sys
 from absl import app, flags
 
 from jaxgen.config import ConfigError
-from launch.sweep import Run, expand, is_finished, parse_fixed
+from launch.sweep import Run, RunDivergedError, expand, is_finished, parse_fixed
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "A config file that defines get_sweep() (file.py or "
@@ -35,12 +35,16 @@ def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
   """Runs (or resumes) one run unless it finished; returns (name, exit code).
 
   A finished run is skipped only if it was trained with the config the sweep gives it now;
-  if the config file changed since, the run is reported as failed rather than reused.
+  if the config file changed since, the run is reported as failed rather than reused. A run
+  that diverged (its summary says so) ended without results: it is reported as failed too.
   """
   workdir = os.path.join(root, run.name)
   try:
     if is_finished(run, config_path, root):
       return run.name, 0
+  except RunDivergedError as error:
+    print(error, file=sys.stderr)
+    return run.name, 1
   except ConfigError as error:
     print(error, file=sys.stderr)
     return run.name, 2

@@ -30,7 +30,7 @@ from absl import app, flags
 
 from jaxgen import config as config_lib
 from launch import jobs
-from launch.sweep import Run, expand, is_finished, parse_fixed
+from launch.sweep import Run, RunDivergedError, expand, is_finished, parse_fixed
 from launch.task import TrainRun
 
 FLAGS = flags.FLAGS
@@ -102,7 +102,7 @@ def plan(config_path: str, root: str, runs: list[Run]) -> Plan:
       if is_finished(run, config_path, root):  # Its error names the run.
         result.finished.append(run)
         continue
-    except config_lib.ConfigError as error:
+    except (config_lib.ConfigError, RunDivergedError) as error:
       result.refused[run.name] = str(error)
       continue
     try:

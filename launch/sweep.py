@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxgen.config import ConfigError, check_resume, load_config, load_module
-from jaxgen.run_log import SUMMARY_FILE
+from jaxgen.run_log import SUMMARY_FILE, read_summary
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,17 +117,27 @@ def parse_fixed(items: Sequence[str]) -> dict[str, Any]:
   return fixed
 
 
+class RunDivergedError(Exception):
+  """A run's summary says it diverged: it ended without results, and re-running the same
+  config would diverge again."""
+
+
 def is_finished(run: Run, config_path: str, root: str) -> bool:
   """Whether `root/run.name` holds a finished run (its summary.json exists) of the config the
   sweep gives it now.
 
   Raises:
+    RunDivergedError: if the run ended by diverging (not a result to reuse, nor to re-run).
     ConfigError: if the run finished with another config (the config file or the overrides
       changed since): it is neither reused nor silently overwritten.
   """
   workdir = os.path.join(root, run.name)
   if not os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
     return False
+  diverged = (read_summary(workdir) or {}).get("diverged")
+  if diverged:
+    raise RunDivergedError(f"{run.name}: diverged, not finished ({diverged}); delete {workdir} "
+                           "to re-run.")
   try:
     check_resume(workdir, load_config(config_path, run.overrides))
   except ConfigError as error:
