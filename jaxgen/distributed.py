@@ -97,6 +97,11 @@ def fetch(tree: PyTree) -> PyTree:
   return jax.tree.map(gather, tree)
 
 
+def max_over_processes(value: int) -> int:
+  """The largest of the processes' `value`s (a collective: every process must call it)."""
+  return int(np.max(multihost_utils.process_allgather(np.int32(value))))
+
+
 def barrier(name: str) -> None:
   """Waits until every process reaches the barrier `name`; returns at once in one process.
 

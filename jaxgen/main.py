@@ -9,12 +9,15 @@ a run may resume with another process count.
 """
 
 import os
+import shlex
+import shutil
+import sys
 
 import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgen import catalog, distributed, train
+from jaxgen import catalog, distributed, interrupts, train
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config .py file.",
@@ -38,6 +41,16 @@ def _quiet_orbax(record) -> bool:
   return "/orbax/" not in record.pathname
 
 
+def _same_command() -> str:
+  """This process's command line, as a shell runs it again."""
+  python = sys.executable
+  on_path = shutil.which("python")
+  # Compared unresolved: a venv's python links to the system one, without its packages.
+  if on_path and os.path.abspath(on_path) == os.path.abspath(python):
+    python = "python"  # The interpreter a bare `python` finds: say it the short way.
+  return shlex.join([python, "-m", "jaxgen.main", *sys.argv[1:]])
+
+
 def main(argv: list[str]) -> None:
   logging.get_absl_handler().addFilter(_quiet_orbax)
   # Sweeps and resumed runs compile the same programs again: a persistent cache makes that
@@ -57,7 +70,14 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f"--{', --'.join(given)}: used only with --distributed.")
   if FLAGS.distributed:
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  try:
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except KeyboardInterrupt as error:  # SIGINT or SIGTERM, after the run's clean-up.
+    if not isinstance(error, interrupts.Interrupted):
+      error = interrupts.Interrupted(interrupts.signal_of(error))
+    print(f"{error.describe()}; re-run the same command to resume: {_same_command()}",
+          file=sys.stderr, flush=True)
+    sys.exit(error.exit_code)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ stop() {  # stop NAME: SIGTERM, then SIGKILL after 15 s.
 
 # Job steps run under slurmstepd, which outlives slurmd: end the jobs while slurmd can.
 if running slurmctld >/dev/null && running slurmd >/dev/null; then
-  jobs="$(squeue -h -o %i 2>/dev/null)"
+  jobs="$(squeue -h -o %F 2>/dev/null | sort -u)"
   if [[ -n "$jobs" ]]; then
     scancel $jobs
     for _ in $(seq 30); do

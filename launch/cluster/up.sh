@@ -12,9 +12,11 @@
 # exist, it is also linked there so that sbatch, squeue, srun, ... work without SLURM_CONF.
 # Jobs inherit the environment of sbatch (PATH, a virtualenv, PYTHONPATH) as usual.
 #
-# The node is this machine (its hostname, CPUs and memory, as `slurmd -C` reports them) in one
-# partition, $JAXGEN_SLURM_PARTITION (default "debug"). There is no accounting: `sacct` does
-# not work. Idempotent: if the daemons this script started are up, it says so and exits 0.
+# The node is this machine (its hostname, CPUs and memory, as `slurmd -C` reports them; no GPUs
+# are configured) in one partition, $JAXGEN_SLURM_PARTITION (default "debug"); slurmctld and
+# slurmd listen on $JAXGEN_SLURM_PORT (default 6817) and the port after it. There is no
+# accounting: `sacct` does not work. Idempotent: if the daemons this script started are up, it
+# says so and exits 0.
 set -euo pipefail
 
 DIR="${JAXGEN_SLURM_DIR:-/tmp/jaxgen-slurm}"
