@@ -1,13 +1,18 @@
-"""`python tests/distributed_worker.py <jaxgen.main flags> [--hang_at_step=N --hang_marker=F]`.
+"""`python tests/distributed_worker.py <jaxgen.main flags> [--hang_at_step=N --hang_marker=F]
+[--sigterm_at_step=N]`: `python -m jaxgen.main` for tests/test_distributed.py.
 
-`python -m jaxgen.main` for tests/test_distributed.py. With `--hang_at_step=N`, every process
-stops after the logging event of step N as if frozen, once the checkpoints started so far are
-complete: process 0 writes the step to `--hang_marker`, and the test kills the processes
-there (mid-epoch, with metrics.jsonl rows past the last checkpoint, as a real kill leaves it).
+With `--hang_at_step=N`, every process stops after the logging event of step N as if frozen,
+once the checkpoints started so far are complete: process 0 writes the step to
+`--hang_marker`, and the test kills the processes there (mid-epoch, with metrics.jsonl rows
+past the last checkpoint, as a real kill leaves it). With `--sigterm_at_step=N`, process 1
+alone sends itself SIGTERM after the logging event of step N.
 """
 
+import os
+import signal
 import time
 
+import jax
 from absl import app, flags
 
 from jaxgen import checkpoints, distributed, logging_event
@@ -15,6 +20,7 @@ from jaxgen import main as jaxgen_main
 
 flags.DEFINE_integer("hang_at_step", None, "Freeze every process after this step's event.")
 flags.DEFINE_string("hang_marker", None, "Process 0 writes the step here once frozen.")
+flags.DEFINE_integer("sigterm_at_step", None, "Process 1 sends itself SIGTERM at this step.")
 FLAGS = flags.FLAGS
 
 _managers = []
@@ -29,6 +35,8 @@ def _recording_save(manager, step, state):
 
 def _after_steps_or_hang(self, state, step, num_steps, active):
   result = _after_steps(self, state, step, num_steps, active)
+  if step == FLAGS.sigterm_at_step and jax.process_index() == 1:
+    os.kill(os.getpid(), signal.SIGTERM)
   if step == FLAGS.hang_at_step:
     _managers[-1].wait_until_finished()
     distributed.barrier("hang")  # No process is still inside a collective when killed.
