@@ -8,8 +8,10 @@ program on its own devices and holds the whole in-memory dataset.
 
 The other functions are what the trainer needs to stay correct over several processes, and
 do nothing new in a single process: `put` places host data on the global mesh, `fetch` brings
-device values back to every host, `barrier` orders file accesses between processes, and
-`is_primary` names the one process that writes the run's logs, figures and summary.
+device values back to every host, `barrier` orders file accesses between processes,
+`max_over_processes` lets them agree (on a signal one of them received), and `is_primary`
+names the one process that holds the workdir lock and writes the run's logs, figures and
+summary.
 """
 
 from typing import Any
