@@ -13,9 +13,8 @@ import jax
 import ml_collections
 import numpy as np
 import tqdm
-from absl import logging
 
-from jaxgen import checkpoints, run_log
+from jaxgen import checkpoints, console, run_log
 from jaxgen.events import EventSchedule
 from jaxgen.run_setup import RunSetup
 from jaxgen.stopping import StoppingTracker
@@ -98,6 +97,10 @@ class EventLogger:
     self._start_time = time.time()
     self._progress = _EpochProgress(
         setup.events, config.logging.progress_bar and sys.stderr.isatty())
+    self._num_epochs = config.train.num_epochs
+    if start_step < setup.events.total_steps:
+      print(console.start_line(config, workdir, setup.events.steps_per_epoch, start_step),
+            flush=True)
 
   def after_steps(self, state: TrainState, step: int, num_steps: int,
                   active: np.ndarray) -> tuple[TrainState, np.ndarray]:
@@ -142,8 +145,9 @@ class EventLogger:
                  float(self._setup.learning_rate(step - 1)))
     self._log.write(rows, len(self._seeds))
     self._progress.show(rows[0])
-    logging.info("step %d: %s", step, {
-        (r["seed"], r["split"]): round(r["accuracy"], 4) for r in rows})
+    # tqdm.write keeps the line clear of an open progress bar.
+    tqdm.tqdm.write(console.progress_line(rows, self._num_epochs), file=sys.stdout)
+    sys.stdout.flush()
     if self.tracker.update(rows):
       active = np.asarray([seed not in self.tracker.stopped for seed in self._seeds])
       state = state.replace(active=jax.device_put(active, self._setup.state_sharding))

@@ -1,15 +1,18 @@
 """Command line: `python -m jaxgen.main --config=configs/<x>.py --workdir=DIR`.
 
 Override any field with `--config.section.field=value`; `--list` prints what exists.
+A bad flag or config value prints one line and exits 2 (`--verbose` shows the traceback).
 """
 
 import os
+import sys
 
 import jax
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgen import catalog, train
+from jaxgen import catalog, command_line, train
+from jaxgen.logging_event import TrainingDivergedError
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config .py file.",
@@ -18,13 +21,7 @@ flags.DEFINE_string("workdir", None, "Directory for logs, checkpoints and figure
 flags.DEFINE_bool("list", False, "List datasets, models, optimizers, metrics and configs.")
 
 
-def _quiet_orbax(record) -> bool:
-  # orbax reports every save step at INFO; keep jaxgen's own INFO lines readable.
-  return "/orbax/" not in record.pathname
-
-
 def main(argv: list[str]) -> None:
-  logging.get_absl_handler().addFilter(_quiet_orbax)
   # Sweeps and resumed runs compile the same programs again: a persistent cache makes that
   # near free. JAX_COMPILATION_CACHE_DIR, if set, takes precedence.
   if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
@@ -35,10 +32,18 @@ def main(argv: list[str]) -> None:
   if FLAGS.list:
     print(catalog.describe())
     return
-  if FLAGS.config is None or FLAGS.workdir is None:
+  config = command_line.config_flag("config")
+  if config is None or FLAGS.workdir is None:
     raise app.UsageError("--config and --workdir are required (or --list).")
-  train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  try:
+    train.train_and_evaluate(config, FLAGS.workdir)
+  except TrainingDivergedError as error:
+    if FLAGS.verbose:
+      raise
+    # The message says what happened and what to change; the stack adds nothing.
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  command_line.run(main)

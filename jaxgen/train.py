@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgen import checkpoints, plots, run_log, run_setup
+from jaxgen import checkpoints, console, plots, run_log, run_setup
 from jaxgen import config as config_lib
 from jaxgen.logging_event import EventLogger, TrainingDivergedError
 from jaxgen.program import Program
@@ -106,4 +106,6 @@ def _finish(config: ml_collections.ConfigDict, workdir: str, step: int, state: T
       "final": {f"{seed}/{split}": row for (seed, split), row in final.items()},
       "stopped": {str(seed): dataclasses.asdict(stop) for seed, stop in stopped.items()},
   })
+  print("\n".join(console.summary_lines(workdir, final, stopped, config.train.num_epochs)),
+        flush=True)
   return RunResult(state=state, final=final, stopped=stopped, jitted=program)
