@@ -7,6 +7,7 @@ each checkpoint to a temporary directory and renames it when complete, so a kill
 never leaves a half-written step behind as the latest one.
 """
 
+import logging
 import os
 from typing import Any
 
@@ -94,6 +95,15 @@ def restore(manager: ocp.CheckpointManager, step: int, target: TrainState) -> Tr
 def _read_only_options() -> ocp.CheckpointManagerOptions:
   # The fields that read_only overrides are set to the same values, so orbax does not warn.
   return ocp.CheckpointManagerOptions(read_only=True, create=False, save_interval_steps=0)
+
+
+def _not_read_only_notice(record: logging.LogRecord) -> bool:
+  # orbax warns "Given directory is read only" whenever a manager is opened read-only, which
+  # is how every analysis reads a run; the message is ours to expect, not the user's to act on.
+  return record.msg != "Given directory is read only=%s"
+
+
+logging.getLogger("absl").addFilter(_not_read_only_notice)  # orbax logs through absl.
 
 
 def saved_steps(workdir: str) -> list[int]:
