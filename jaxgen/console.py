@@ -94,7 +94,8 @@ def start_line(config, workdir: str, steps_per_epoch: int, start_step: int) -> s
   return f"{what}, {where}{resumed}{note}."
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+  """'1m 05s', or '42s' under a minute."""
   minutes, seconds = divmod(round(seconds), 60)
   return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
@@ -122,7 +123,7 @@ def summary_lines(workdir: str, final: dict[tuple[int, str], dict[str, Any]],
   if rows:
     last = max(rows, key=lambda row: row["step"])
     lines.append(f"Finished at epoch {format_epoch(last['epoch'])}/{num_epochs}, step "
-                 f"{last['step']}, after {_duration(max(r['wall_time'] for r in rows))} of "
+                 f"{last['step']}, after {format_duration(max(r['wall_time'] for r in rows))} of "
                  "training.")
     texts = split_values(sorted(rows, key=lambda row: row["split"] == "train"))
     note = _seed_note(rows).strip()
