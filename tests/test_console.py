@@ -15,7 +15,7 @@ from jaxgen.stopping import SeedStop
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_CONFIG = """from tests.conftest import make_tiny_config
 def get_config():
-  return make_tiny_config(**{"train.num_epochs": 2, "seeds": (0, 1)})
+  return make_tiny_config(**{"train.num_epochs": 2, "seeds": (0, 1), "logging.tensorboard": True})
 """
 
 
@@ -76,6 +76,7 @@ def test_summary_says_where_everything_is_and_gives_the_final_test_accuracy(fini
   steps = sorted(int(name) for name in os.listdir(os.path.join(workdir, "checkpoints"))
                  if name.isdigit())
   assert f"checkpoints/       steps {', '.join(map(str, steps))}" in summary
+  assert f"tensorboard/       view with: tensorboard --logdir={workdir}/tensorboard" in summary
   # The first line says what trains and where, before the first event.
   assert stdout.splitlines()[0].startswith("Training mlp on digits (seeds 0, 1) for 2 epochs")
 
@@ -110,3 +111,19 @@ def test_help_exits_0():
   shown = _main("--help")
   assert shown.returncode == 0
   assert "--workdir" in shown.stdout and "--verbose" in shown.stdout
+
+
+def test_each_seed_is_its_own_tensorboard_run(finished_run):
+  from tensorboard.backend.event_processing import event_multiplexer
+
+  _, workdir = finished_run
+  runs = event_multiplexer.EventMultiplexer()
+  runs.AddRunsFromDirectory(os.path.join(workdir, "tensorboard"))
+  runs.Reload()
+  assert sorted(runs.Runs()) == ["seed_0", "seed_1"]
+  for seed in (0, 1):
+    logged = [(row["step"], row["accuracy"]) for row in run_log.read_metrics(workdir)
+              if row["seed"] == seed and row["split"] == "test"]
+    events = runs.Scalars(f"seed_{seed}", "test/accuracy")
+    assert [e.step for e in events] == [step for step, _ in logged]
+    np.testing.assert_allclose([e.value for e in events], [acc for _, acc in logged], rtol=1e-6)
