@@ -4,7 +4,8 @@
 - A bad flag, a config override naming no field, a config file that fails to load, or a
   `ConfigError` raised by `main` prints one line, `error: ...`, and exits 2 (the status of a
   usage error); `--verbose` shows the traceback instead.
-- Backend probing and orbax's per-save INFO lines are not printed (`quiet_library_logs`).
+- Backend probing and orbax's per-save INFO lines are not printed, and log lines carry no
+  absl prefix (`quiet_library_logs`).
 """
 
 import logging
@@ -24,18 +25,30 @@ flags.DEFINE_bool("verbose", False, "Show the traceback of a config or flag erro
 
 
 def quiet_library_logs() -> None:
-  """Silences two sources of INFO lines that say nothing to the user of a run.
+  """Silences two sources of INFO lines that say nothing to the user of a run, and prints
+  log lines without absl's prefix.
 
   jax logs at INFO every backend it probes and cannot start ("Unable to initialize backend
   'tpu'" on a machine without libtpu); its warnings (e.g. a GPU without CUDA jax) still show.
   orbax logs each checkpoint save and wait at INFO; its warnings still show.
   """
   logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
-  absl_logging.get_absl_handler().addFilter(_not_orbax_info)
+  handler = absl_logging.get_absl_handler()
+  handler.addFilter(_not_orbax_info)
+  handler.setFormatter(_PlainFormatter())
 
 
 def _not_orbax_info(record: logging.LogRecord) -> bool:
   return record.levelno > logging.INFO or "/orbax/" not in record.pathname
+
+
+class _PlainFormatter(logging.Formatter):
+  """An INFO line as its message; others with their level ("WARNING: ..."). absl's default
+  prefix (date, time, thread id, file:line) is for log files, not for a person at a terminal."""
+
+  def format(self, record: logging.LogRecord) -> str:
+    message = super().format(record)
+    return message if record.levelno == logging.INFO else f"{record.levelname}: {message}"
 
 
 def _verbose(argv: list[str]) -> bool:
