@@ -9,6 +9,7 @@ a user has prepared in the array_record format in `data_dir`
 never downloads.
 """
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -88,10 +89,25 @@ def prepare_command(name: str, data_dir: str = "") -> str:
   return f"python -m jaxgen.data.prepare {name}" + (f" --data_dir={data_dir}" if data_dir else "")
 
 
-def _not_missing_variant_notice(record: logging.LogRecord) -> bool:
-  # tfds warns "Variant folder ... has no dataset_info.json" when the data is not there; the
-  # ConfigError that follows says so, with the command that prepares it.
-  return record.msg != "Variant folder %s has no %s"
+# tfds warnings with nothing for a jaxgen user to do: "Variant folder ... has no
+# dataset_info.json" when the data is not there (the ConfigError that follows says so, with
+# the command that prepares it), and the advice to install OpenCV to decode images faster
+# (PIL decodes a dataset that fits in memory once per run).
+_TFDS_NOTICES = ("Variant folder %s has no %s", "OpenCV is not installed. We recommend")
+
+
+def _not_tfds_notice(record: logging.LogRecord) -> bool:
+  return not str(record.msg).startswith(_TFDS_NOTICES)
+
+
+@contextlib.contextmanager
+def _without_tfds_notices():
+  absl_logger = logging.getLogger("absl")  # tfds logs through absl.
+  absl_logger.addFilter(_not_tfds_notice)
+  try:
+    yield
+  finally:
+    absl_logger.removeFilter(_not_tfds_notice)
 
 
 def is_prepared(builder) -> bool:
@@ -112,14 +128,10 @@ def _open_tfds(name: str, split: str, data_dir: str):
   builder = tfds.builder(name, data_dir=data_dir or None)
   where = (f"{builder.data_dir} (config.data.data_dir={data_dir!r}"
            + ("" if data_dir else ", the tfds default") + ")")
-  absl_logger = logging.getLogger("absl")  # tfds logs through absl.
-  absl_logger.addFilter(_not_missing_variant_notice)
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir or None, download=False)
   except (NotImplementedError, AssertionError, FileNotFoundError) as raised:
     error = raised
-  finally:
-    absl_logger.removeFilter(_not_missing_variant_notice)
   if is_prepared(builder):
     problem = (f"is prepared in {where} as {builder.info.file_format.value}, which "
                "tfds.data_source cannot read; it needs array_record")
@@ -132,9 +144,10 @@ def _open_tfds(name: str, split: str, data_dir: str):
 
 
 def _tfds_split(name: str, split: str, data_dir: str) -> tuple[np.ndarray, np.ndarray]:
-  source = _open_tfds(name, split, data_dir)
-  # Random-access iteration needs no TensorFlow; these datasets fit in memory.
-  examples = list(source)
+  with _without_tfds_notices():
+    source = _open_tfds(name, split, data_dir)
+    # Random-access iteration needs no TensorFlow; these datasets fit in memory.
+    examples = list(source)
   images = np.stack([np.asarray(ex["image"]) for ex in examples])
   labels = np.asarray([ex["label"] for ex in examples], dtype=np.int32)
   return images, labels
