@@ -64,21 +64,25 @@ def split_values(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
   return texts
 
 
-def _seed_note(rows: Sequence[dict[str, Any]]) -> str:
+def _seed_note(rows: Sequence[dict[str, Any]], num_seeds: int = 0) -> str:
   count = len({row["seed"] for row in rows})
+  if count < num_seeds:  # Stopping rules ended the others.
+    return f"  ({count} of {num_seeds} seeds still training" + (
+        ": mean ±std)" if count > 1 else ")")
   return f"  (mean ±std over {count} seeds)" if count > 1 else ""
 
 
-def progress_line(rows: Sequence[dict[str, Any]], num_epochs: int) -> str:
+def progress_line(rows: Sequence[dict[str, Any]], num_epochs: int, num_seeds: int = 0) -> str:
   """The line of one logging event, from its metrics.jsonl rows (all of one step).
 
   Args:
     rows: the event's rows, one per active seed and split.
     num_epochs: the run's length in epochs.
+    num_seeds: how many seeds the run trains (the rows hold only those still training).
   """
   head = f"epoch {format_epoch(rows[0]['epoch'])}/{num_epochs}  step {rows[0]['step']}"
   splits = "  ".join(f"{split} {text}" for split, text in split_values(rows).items())
-  return f"{head}  {splits}{_seed_note(rows)}"
+  return f"{head}  {splits}{_seed_note(rows, num_seeds)}"
 
 
 def start_line(config, workdir: str, steps_per_epoch: int, start_step: int) -> str:

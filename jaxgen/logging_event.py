@@ -146,7 +146,8 @@ class EventLogger:
     self._log.write(rows, len(self._seeds))
     self._progress.show(rows[0])
     # tqdm.write keeps the line clear of an open progress bar.
-    tqdm.tqdm.write(console.progress_line(rows, self._num_epochs), file=sys.stdout)
+    tqdm.tqdm.write(console.progress_line(rows, self._num_epochs, len(self._seeds)),
+                    file=sys.stdout)
     sys.stdout.flush()
     if self.tracker.update(rows):
       active = np.asarray([seed not in self.tracker.stopped for seed in self._seeds])

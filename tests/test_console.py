@@ -81,6 +81,18 @@ def test_summary_says_where_everything_is_and_gives_the_final_test_accuracy(fini
   assert stdout.splitlines()[0].startswith("Training mlp on digits (seeds 0, 1) for 2 epochs")
 
 
+def test_progress_line_says_how_many_seeds_still_train():
+  rows = [{"step": 30, "epoch": 2.5, "seed": seed, "split": split, "loss": loss,
+           "accuracy": accuracy}
+          for seed, loss, accuracy in [(0, 0.5, 0.8), (2, 0.7, 0.9)]
+          for split in ("train", "test")]
+  assert console.progress_line(rows, 4, num_seeds=3) == (
+      "epoch 2.5/4  step 30  train loss 0.600 ±0.141 acc 85.0% ±7.1  "
+      "test loss 0.600 ±0.141 acc 85.0% ±7.1  (2 of 3 seeds still training: mean ±std)")
+  assert console.progress_line(rows[:2], 4, num_seeds=3).endswith(
+      "test loss 0.500 acc 80.0%  (1 of 3 seeds still training)")
+
+
 def test_summary_names_the_stopping_rule_that_ended_a_seed(tmp_path):
   rows = {(0, "test"): {"step": 30, "epoch": 1.5, "seed": 0, "split": "test", "loss": 0.25,
                         "accuracy": 0.875, "wall_time": 75.0}}
