@@ -9,6 +9,7 @@ of its files are recorded beside it (`jaxgen.checksums`) and every read verifies
 a damaged checkpoint raises a CheckpointError naming the step and the file.
 """
 
+import logging as std_logging
 import os
 import threading
 from typing import Any
@@ -179,6 +180,15 @@ def restore(manager: ocp.CheckpointManager, step: int, target: TrainState,
 def _read_only_options() -> ocp.CheckpointManagerOptions:
   # The fields that read_only overrides are set to the same values, so orbax does not warn.
   return ocp.CheckpointManagerOptions(read_only=True, create=False, save_interval_steps=0)
+
+
+def _not_read_only_notice(record: std_logging.LogRecord) -> bool:
+  # orbax warns "Given directory is read only" whenever a manager is opened read-only, which
+  # is how every analysis reads a run; the message is ours to expect, not the user's to act on.
+  return record.msg != "Given directory is read only=%s"
+
+
+std_logging.getLogger("absl").addFilter(_not_read_only_notice)  # orbax logs through absl.
 
 
 def saved_steps(workdir: str) -> list[int]:

@@ -14,9 +14,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import tqdm
-from absl import logging
 
-from jaxgen import checkpoints, distributed, run_log, sharding
+from jaxgen import checkpoints, console, distributed, run_log, sharding
 from jaxgen.events import EventSchedule
 from jaxgen.run_setup import RunSetup
 from jaxgen.stopping import StoppingTracker
@@ -112,6 +111,10 @@ class EventLogger:
     self._start_time = time.time()
     self._progress = _EpochProgress(
         setup.events, config.logging.progress_bar and self._primary and sys.stderr.isatty())
+    self._num_epochs = config.train.num_epochs
+    if self._primary and start_step < setup.events.total_steps:
+      print(console.start_line(config, workdir, setup.events.steps_per_epoch, start_step),
+            flush=True)
     self._finite = jax.jit(_finite_per_seed,
                            out_shardings=sharding.replicated(setup.state_sharding.mesh))
 
@@ -177,8 +180,10 @@ class EventLogger:
     if self._primary:
       self._log.write(rows, len(self._seeds))
       self._progress.show(rows[0])
-      logging.info("step %d: %s", step, {
-          (r["seed"], r["split"]): round(r["accuracy"], 4) for r in rows})
+      # tqdm.write keeps the line clear of an open progress bar.
+      tqdm.tqdm.write(console.progress_line(rows, self._num_epochs, len(self._seeds)),
+                      file=sys.stdout)
+      sys.stdout.flush()
     if self.tracker.update(rows):
       active = np.asarray([seed not in self.tracker.stopped for seed in self._seeds])
       state = state.replace(active=distributed.put(active, self._setup.state_sharding))

@@ -1,6 +1,8 @@
 """Command line: `python -m jaxgen.main --config=configs/<x>.py --workdir=DIR`.
 
 Override any field with `--config.section.field=value`; `--list` prints what exists.
+A bad flag or config value prints one line and exits 2 (`--verbose` shows the traceback).
+Ctrl-C or SIGTERM stops the run at its next safe point and prints how to resume.
 
 One run over several processes (one per GPU or host): start every process with
 `--distributed` (under `srun` JAX detects the rest; by hand, add `--coordinator_address`,
@@ -14,10 +16,11 @@ import shutil
 import sys
 
 import jax
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgen import catalog, distributed, interrupts, train
+from jaxgen import catalog, command_line, distributed, interrupts, train
+from jaxgen.logging_event import TrainingDivergedError
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Path to a config .py file.",
@@ -36,11 +39,6 @@ flags.DEFINE_integer("process_id", None,
 _LAUNCH_FLAGS = ("coordinator_address", "num_processes", "process_id")
 
 
-def _quiet_orbax(record) -> bool:
-  # orbax reports every save step at INFO; keep jaxgen's own INFO lines readable.
-  return "/orbax/" not in record.pathname
-
-
 def _same_command() -> str:
   """This process's command line, as a shell runs it again."""
   python = sys.executable
@@ -52,7 +50,6 @@ def _same_command() -> str:
 
 
 def main(argv: list[str]) -> None:
-  logging.get_absl_handler().addFilter(_quiet_orbax)
   # Sweeps and resumed runs compile the same programs again: a persistent cache makes that
   # near free. JAX_COMPILATION_CACHE_DIR, if set, takes precedence.
   if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
@@ -63,7 +60,8 @@ def main(argv: list[str]) -> None:
   if FLAGS.list:
     print(catalog.describe())
     return
-  if FLAGS.config is None or FLAGS.workdir is None:
+  config = command_line.config_flag("config")
+  if config is None or FLAGS.workdir is None:
     raise app.UsageError("--config and --workdir are required (or --list).")
   given = [name for name in _LAUNCH_FLAGS if FLAGS[name].value is not None]
   if given and not FLAGS.distributed:
@@ -71,7 +69,13 @@ def main(argv: list[str]) -> None:
   if FLAGS.distributed:
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    train.train_and_evaluate(config, FLAGS.workdir)
+  except TrainingDivergedError as error:
+    if FLAGS.verbose:
+      raise
+    # The message says what happened and what to change; the stack adds nothing.
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(1)
   except KeyboardInterrupt as error:  # SIGINT or SIGTERM, after the run's clean-up.
     if not isinstance(error, interrupts.Interrupted):
       error = interrupts.Interrupted(interrupts.signal_of(error))
@@ -81,4 +85,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  command_line.run(main)

@@ -1,5 +1,5 @@
-"""The run's log in its workdir: `metrics.jsonl`, TensorBoard events and `summary.json`
-(its config.json belongs to `jaxgen.config`).
+"""The run's log in its workdir: `metrics.jsonl`, TensorBoard events (`tensorboard/seed_<n>/`,
+one TensorBoard run per seed) and `summary.json` (its config.json belongs to `jaxgen.config`).
 
 `metrics.jsonl` has one JSON object per line, per logging event, split and seed:
   {"step", "epoch", "seed", "split", "loss", "accuracy", "learning_rate", "wall_time",
@@ -22,6 +22,13 @@ from jaxgen.config.errors import ConfigError
 
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"  # Written when a run finishes.
+TENSORBOARD_DIR = "tensorboard"
+
+
+def tensorboard_run_dir(tensorboard_dir: str, seed: int) -> str:
+  """Where a seed's TensorBoard events go: one TensorBoard run per seed, so that
+  `tensorboard --logdir=<workdir or sweep root>` overlays the seeds' curves."""
+  return os.path.join(tensorboard_dir, f"seed_{seed}")
 
 
 class CorruptLogError(ValueError):
@@ -157,25 +164,31 @@ class RunLog:
     kept = [row for row in rows if row["step"] <= resume_step]
     if cut_off or len(kept) < len(rows) or not os.path.exists(self._path):
       files.write_atomic(self._path, "".join(json.dumps(row) + "\n" for row in kept))
-    self._tensorboard = None
-    if tensorboard:
+    self._tensorboard_dir = os.path.join(workdir, TENSORBOARD_DIR) if tensorboard else None
+    self._writers = {}  # seed -> its TensorBoard writer, opened at its first row.
+
+  def _writer(self, seed: int):
+    if seed not in self._writers:
       from tensorboardX import SummaryWriter
 
-      self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"))
+      self._writers[seed] = SummaryWriter(tensorboard_run_dir(self._tensorboard_dir, seed))
+    return self._writers[seed]
 
   def write(self, rows: Iterable[dict[str, Any]], num_seeds: int) -> None:
-    """Appends rows (each with step, seed and split) and mirrors scalars to TensorBoard."""
+    """Appends rows (each with step, seed and split) and mirrors scalars to TensorBoard,
+    each seed as its own TensorBoard run (`tensorboard/seed_<seed>/`, tags `<split>/<key>`)."""
+    del num_seeds  # Every seed has its own TensorBoard run, however many there are.
     rows = [{key: json_safe(value) for key, value in row.items()} for row in rows]
     with open(self._path, "a") as f:
       f.writelines(json.dumps(row) + "\n" for row in rows)
-    if self._tensorboard is None:
+    if self._tensorboard_dir is None:
       return
     for row in rows:
-      prefix = f"seed{row['seed']}/" if num_seeds > 1 else ""
+      writer = self._writer(row["seed"])
       for key, value in row.items():
         if key not in ("step", "epoch", "seed", "split") and isinstance(value, float):
-          self._tensorboard.add_scalar(f"{prefix}{row['split']}/{key}", value, row["step"])
+          writer.add_scalar(f"{row['split']}/{key}", value, row["step"])
 
   def close(self) -> None:
-    if self._tensorboard is not None:
-      self._tensorboard.close()
+    for writer in self._writers.values():
+      writer.close()

@@ -28,6 +28,7 @@ import numpy as np
 
 from jaxgen import (
     checkpoints,
+    console,
     distributed,
     interrupts,
     plots,
@@ -171,4 +172,6 @@ def _finish(config: ml_collections.ConfigDict, workdir: str, step: int, state: T
         "final": {f"{seed}/{split}": row for (seed, split), row in final.items()},
         "stopped": {str(seed): dataclasses.asdict(stop) for seed, stop in stopped.items()},
     })
+    print("\n".join(console.summary_lines(workdir, final, stopped, config.train.num_epochs)),
+          flush=True)
   return RunResult(state=state, final=final, stopped=stopped, jitted=program)

@@ -109,7 +109,7 @@ def plan(config_path: str, root: str, runs: list[Run]) -> Plan:
       config = config_lib.load_config(config_path, run.overrides)
       config_lib.validate(config)
       # An interrupted run must resume with its own config: refuse now, not in the job.
-      config_lib.check_resume(os.path.join(root, run.name), config)
+      config_lib.check_resume(run.workdir(root), config)
     except config_lib.ConfigError as error:
       result.refused[run.name] = f"{run.name}: {error}"
       continue
@@ -169,7 +169,7 @@ def submit(executor: submitit.AutoExecutor, root: str,
     return []
   os.makedirs(root, exist_ok=True)
   with executor.batch():
-    submitted = [executor.submit(TrainRun(config, os.path.join(root, run.name)))
+    submitted = [executor.submit(TrainRun(config, run.workdir(root)))
                  for run, config in runs]
   records = [jobs.Job(run.name, job.job_id, str(job.paths.stdout), str(job.paths.result_pickle))
              for (run, _), job in zip(runs, submitted, strict=True)]
@@ -200,7 +200,7 @@ def main(argv: list[str]) -> None:
     print(f"REFUSED   {reason}", file=sys.stderr)
   if FLAGS.dry_run:
     for run, _ in work.submit:
-      print(f"would submit {run.name} -> {os.path.join(root, run.name)}")
+      print(f"would submit {run.name} -> {run.workdir(root)}")
     print(f"as one job array of {len(work.submit)} tasks, submitit parameters {parameters}")
   else:
     submitted = submit(make_executor(root, parameters), root, work.submit)

@@ -19,16 +19,32 @@ from jaxgen.run_log import SUMMARY_FILE, read_summary
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-  """One run of a sweep: its sub-workdir name and its config overrides."""
+  """One run of a sweep: its sub-workdir name and its config overrides.
+
+  Attributes:
+    name: the sub-workdir name (`run_name`).
+    overrides: the config overrides, dotted field name -> value.
+    legacy_name: the name the run had before names rounded floats (`legacy_run_name`), when
+      it differs: a sweep started then still finds its runs there.
+  """
 
   name: str
   overrides: dict[str, Any]
+  legacy_name: str | None = None
+
+  def workdir(self, root: str) -> str:
+    """`root/name`, or `root/legacy_name` where only that folder exists."""
+    if self.legacy_name is not None:
+      legacy = os.path.join(root, self.legacy_name)
+      if os.path.isdir(legacy) and not os.path.exists(os.path.join(root, self.name)):
+        return legacy
+    return os.path.join(root, self.name)
 
   def command(self, python: str, config_path: str, root: str) -> list[str]:
-    """The `jaxgen.main` command line of this run, with workdir `root/name`."""
+    """The `jaxgen.main` command line of this run, with workdir `self.workdir(root)`."""
     flags = [f"--config.{key}={format_value(value)}" for key, value in self.overrides.items()]
     return [python, "-m", "jaxgen.main", f"--config={config_path}",
-            f"--workdir={os.path.join(root, self.name)}", *flags]
+            f"--workdir={self.workdir(root)}", *flags]
 
 
 def format_value(value: Any) -> str:
@@ -38,17 +54,56 @@ def format_value(value: Any) -> str:
   return str(value)
 
 
-def run_name(overrides: dict[str, Any]) -> str:
-  """A directory name saying what the run changes, e.g. "optim.learning_rate=0.1,model.widths=2"."""
+# Floats in run names keep at least this many significant digits, more where a sweep needs
+# them to tell its values apart (0.19245008972987526 -> 0.192).
+NAME_DIGITS = 3
+
+
+def _shown(value: Any, digits: int | None) -> str:
+  if isinstance(value, list | tuple):
+    return "-".join(_shown(item, digits) for item in value)
+  if isinstance(value, float) and digits is not None:
+    rounded = f"{value:.{digits}g}"
+    # A value that needs no rounding keeps Python's own shortest form ("0.0", "1e-06").
+    return str(value) if float(rounded) == value else rounded
+  return str(value)
+
+
+def run_name(overrides: dict[str, Any], digits: dict[str, int] | None = None) -> str:
+  """A directory name saying what the run changes, e.g. "optim.learning_rate=0.1,model.widths=2".
+
+  Args:
+    overrides: the run's overrides.
+    digits: per key, significant digits of its floats (default NAME_DIGITS); `expand` picks
+      them so that the runs of a sweep get distinct names.
+  """
   if not overrides:
     return "base"
   parts = []
   for key, value in overrides.items():
-    shown = "-".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    shown = _shown(value, (digits or {}).get(key, NAME_DIGITS))
     # Section and field ("optim.learning_rate", "corruption.seed"): the field alone can be
     # ambiguous ("seed", "name"), the full dotted key is needlessly long.
     parts.append(f"{'.'.join(key.split('.')[-2:])}={shown}")
   return re.sub(r"[^A-Za-z0-9_.,=+-]", "_", ",".join(parts))
+
+
+def legacy_run_name(overrides: dict[str, Any]) -> str:
+  """The name runs had before `run_name` rounded floats (every float in full repr)."""
+  return run_name(overrides, dict.fromkeys(overrides))
+
+
+def name_digits(sweep: Sequence[dict[str, Any]]) -> dict[str, int]:
+  """Per key of a sweep, the fewest significant digits (at least NAME_DIGITS) that keep its
+  distinct values distinct in run names."""
+  digits = {}
+  for key in {key for overrides in sweep for key in overrides}:
+    values = {repr(o[key]): o[key] for o in sweep if key in o}.values()
+    for n in range(NAME_DIGITS, 18):
+      if len({_shown(value, n) for value in values}) == len(values):
+        break
+    digits[key] = n
+  return digits
 
 
 def load_sweep(config_path: str) -> list[dict[str, Any]]:
@@ -86,16 +141,23 @@ def expand(config_path: str, seeds: Sequence[int] | None = None,
   fixed = dict(fixed or {})
   if separate_seeds and seeds is None:
     seeds = list(load_config(config_path).seeds)
+  sweep = load_sweep(config_path)
+  digits = name_digits(sweep)
+
+  def named(overrides: dict[str, Any], all_overrides: dict[str, Any]) -> Run:
+    name, legacy = run_name(overrides, digits), legacy_run_name(overrides)
+    return Run(name, all_overrides, legacy if legacy != name else None)
+
   runs = []
-  for overrides in load_sweep(config_path):
+  for overrides in sweep:
     if seeds is None:
-      runs.append(Run(run_name(overrides), {**fixed, **overrides}))
+      runs.append(named(overrides, {**fixed, **overrides}))
     elif separate_seeds:
       for seed in seeds:
         with_seed = {**overrides, "seeds": (seed,)}
-        runs.append(Run(run_name(with_seed), {**fixed, **with_seed}))
+        runs.append(named(with_seed, {**fixed, **with_seed}))
     else:
-      runs.append(Run(run_name(overrides), {**fixed, **overrides, "seeds": tuple(seeds)}))
+      runs.append(named(overrides, {**fixed, **overrides, "seeds": tuple(seeds)}))
   names = [run.name for run in runs]
   if len(set(names)) != len(names):
     raise ValueError(f"{config_path}: get_sweep() repeats a setting: {names}")
@@ -131,7 +193,7 @@ def is_finished(run: Run, config_path: str, root: str) -> bool:
     ConfigError: if the run finished with another config (the config file or the overrides
       changed since): it is neither reused nor silently overwritten.
   """
-  workdir = os.path.join(root, run.name)
+  workdir = run.workdir(root)
   if not os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
     return False
   diverged = (read_summary(workdir) or {}).get("diverged")

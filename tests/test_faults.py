@@ -203,7 +203,7 @@ def test_launch_local_reports_a_diverged_run_as_failed(tmp_path, capsys):
   workdir.mkdir(parents=True)
   run_log.write_summary(str(workdir), {"final_step": 11, "diverged": "train loss became [nan]"})
   assert local.run_one(sweep.Run("base", {}), "unused.py", str(tmp_path / "runs")) == ("base", 1)
-  assert "base: diverged, not finished (train loss became [nan])" in capsys.readouterr().err
+  assert "base: diverged, not finished (train loss became [nan])" in capsys.readouterr().out
 
 
 def test_a_second_process_on_a_busy_workdir_fails_at_once_naming_its_pid(tiny_config,

@@ -1,6 +1,8 @@
 """Sweep expansion into named runs, and local execution that skips finished runs."""
 
 import os
+import shlex
+import subprocess
 import sys
 
 import pytest
@@ -41,7 +43,7 @@ def test_sweep_may_not_tune_the_seed(tmp_path):
     sweep.expand(str(path))
 
 
-def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
+def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path, capsys):
   config = tmp_path / "tiny_sweep.py"
   config.write_text(
       "from tests.conftest import make_tiny_config\n"
@@ -51,11 +53,17 @@ def test_local_runs_a_sweep_and_skips_finished_runs(tmp_path):
   runs = sweep.expand(str(config), seeds=(0,))
   assert local.run_sweep(str(config), root, runs, parallel=2) == {
       "optim.learning_rate=0.05": 0, "optim.learning_rate=0.2": 0}
+  reported = capsys.readouterr().out.splitlines()
   for run in runs:
     workdir = os.path.join(root, run.name)
     assert os.path.exists(os.path.join(workdir, run_log.SUMMARY_FILE))
     assert read_run_config(workdir)["optim"]["learning_rate"] == run.overrides[
         "optim.learning_rate"]
+    # Each run is reported as it starts and ends, with its final test accuracy.
+    test = run_log.read_summary(workdir)["final"]["0/test"]
+    assert f"{run.name}  (log: {workdir}/log.txt)" in "\n".join(reported)
+    done = next(line for line in reported if line.startswith("[done") and run.name + " in" in line)
+    assert done.endswith(f"test loss {test['loss']:.3f} acc {100 * test['accuracy']:.1f}%")
   # A finished run is not started again: its log file is not appended to.
   log = os.path.join(root, runs[0].name, "log.txt")
   size = os.path.getsize(log)
@@ -83,3 +91,38 @@ def test_set_values_parse_as_python_literals_or_strings():
       "optim.name": "sgd=x"}
   with pytest.raises(ValueError, match="expected field=value"):
     sweep.parse_fixed(["train.num_epochs"])
+
+
+def test_run_names_round_floats_but_keep_a_sweeps_values_apart():
+  assert sweep.run_name({"optim.learning_rate": 0.19245008972987526}) == (
+      "optim.learning_rate=0.192")
+  assert sweep.run_name({"model.droprate": 0.0, "optim.noise": 1e-06}) == (
+      "model.droprate=0.0,optim.noise=1e-06")
+  close = [{"optim.learning_rate": 0.19245}, {"optim.learning_rate": 0.19246},
+           {"optim.learning_rate": 0.5}]
+  digits = sweep.name_digits(close)
+  assert [sweep.run_name(o, digits) for o in close] == [
+      "optim.learning_rate=0.19245", "optim.learning_rate=0.19246", "optim.learning_rate=0.5"]
+  runs = sweep.expand("configs/layer_rotation/c10_cnn1.py", seeds=(0,))
+  assert runs[0].name == "optim.alpha=-0.8,optim.learning_rate=0.037"
+  assert runs[0].legacy_name == "optim.alpha=-0.8,optim.learning_rate=0.037037037037037035"
+
+
+def test_a_sweep_begun_with_full_float_names_keeps_its_folders(tmp_path):
+  run = sweep.expand("configs/layer_rotation/c10_cnn1.py", seeds=(0,))[0]
+  assert run.workdir(str(tmp_path)) == str(tmp_path / run.name)
+  (tmp_path / run.legacy_name).mkdir()
+  assert run.workdir(str(tmp_path)) == str(tmp_path / run.legacy_name)
+  assert f"--workdir={tmp_path / run.legacy_name}" in run.command("python", "c.py", str(tmp_path))
+
+
+def test_dry_run_prints_commands_that_a_shell_runs_as_printed(tmp_path):
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  printed = subprocess.run(
+      [sys.executable, "-m", "launch.local", f"--config={SWEEP}", f"--workdir={tmp_path}",
+       "--seeds=0", "--dry_run"], cwd=root, capture_output=True, text=True, check=True).stdout
+  expected = [run.command(sys.executable, SWEEP, str(tmp_path))
+              for run in sweep.expand(SWEEP, seeds=(0,))]
+  # What bash passes to the program: the words of each line after its quoting.
+  assert [shlex.split(line) for line in printed.splitlines()] == expected
+  assert "'--config.seeds=(0, )'" in printed

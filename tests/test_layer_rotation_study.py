@@ -135,7 +135,7 @@ def test_exploration_grids_have_13_alphas_and_8_rhos_and_expand_to_named_runs():
   runs = sweep.expand(f"{CONFIG_DIR}/c10_cnn1.py", seeds=(0,))
   assert len(runs) == 20  # The (α = 0, ρ(0) = 3⁻³) run is in both grids and runs once.
   assert len({run.name for run in runs}) == 20
-  assert runs[0].name == "optim.alpha=-0.8,optim.learning_rate=0.037037037037037035"
+  assert runs[0].name == "optim.alpha=-0.8,optim.learning_rate=0.037"
 
 
 def test_sweep_commands_and_variant_arguments_parse_like_jaxgen_main():

@@ -6,9 +6,10 @@
       --workdir=/tmp/lr/c10_cnn1/exploration              # the α and ρ(0) grids (20 runs)
   python -m jaxgen.analysis.layer_rotation sweep /tmp/lr/c10_cnn1/exploration
 
-Needs tfds cifar10 prepared (`tfds build cifar10`). 100 epochs, lr x0.2 at epoch indices
-80/90/97; a run stops if train accuracy is <= 0.2 after 8 epochs ("not working"), at train
-loss <= 1e-4 ("finished"), or after 3 epochs of unchanged loss ("converged").
+Needs tfds cifar10 prepared (`python -m jaxgen.data.prepare cifar10`). 100 epochs, lr x0.2
+at epoch indices 80/90/97; a run stops if train accuracy is <= 0.2 after 8 epochs ("not
+working"), at train loss <= 1e-4 ("finished"), or after 3 epochs of unchanged loss
+("converged").
 Runtime: not measured here (no CIFAR on this machine); a few hours per run on a 2-core CPU.
 
 Variants (`:name`) and the paper's test accuracy (Δη = difference to SGD-Layca, % points):

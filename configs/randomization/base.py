@@ -6,10 +6,11 @@
 The argument after ":" picks the model (inception_small, inception_small_nobn, alexnet_small,
 mlp_1x512, mlp_3x512; default inception_small) and its learning rate: 0.1 for the Inceptions,
 0.01 for AlexNet and the MLPs. The rest is the spec's setup (section 3 of the study spec): tfds
-cifar10 (prepare it once with `tfds build cifar10`), centre crop 32 -> 28, per-image
-standardisation, SGD with momentum 0.9, lr x0.95 per epoch, batch 128, no weight decay and no
-augmentation, true labels; a seed stops when its running train accuracy over an epoch reaches
-100% ("fitted", recorded in summary.json with step, epoch, wall time and test accuracy).
+cifar10 (prepare it once with `python -m jaxgen.data.prepare cifar10`), centre crop
+32 -> 28, per-image standardisation, SGD with momentum 0.9, lr x0.95 per epoch, batch 128, no
+weight decay and no augmentation, true labels; a seed stops when its running train accuracy
+over an epoch reaches 100% ("fitted", recorded in summary.json with step, epoch, wall time
+and test accuracy).
 
 Expected: true labels fit in ~15 epochs (Inception, ~5.7k steps to loss 0.01 in a third-party
 reproduction) at 85.75% test accuracy (Inception), 76.07% (AlexNet), 50.51% (MLP 1x512),

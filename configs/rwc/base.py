@@ -4,7 +4,8 @@
   python -m jaxgen.analysis.rwc /tmp/rwc/c10_r18
 
 Section 5 of the study spec: ResNet-18 (kuangliu CIFAR variant), VGG19-BN and the CIFAR AlexNet
-on CIFAR-10, CIFAR-100, MNIST and Fashion-MNIST (tfds; prepare once with `tfds build <name>`).
+on CIFAR-10, CIFAR-100, MNIST and Fashion-MNIST (tfds; prepare once with
+`python -m jaxgen.data.prepare <name>`).
 SGD with momentum 0.9 at a constant learning rate (per architecture and dataset), weight decay
 in the PyTorch convention (1e-4; 5e-4 for VGG), batch 128, 150 epochs, the five seeds
 0, 42, 123, 1000, 1234 trained together (vmapped) and averaged by the analysis. Batches follow

@@ -12,7 +12,9 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 
-from absl import app, flags, logging
+from absl import app, flags
+
+from jaxgen import command_line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,9 +90,8 @@ def run(analyse: Callable[[Invocation], None], subcommands: Sequence[str] = (),
     flags.DEFINE_string(name, None, "A PATH given as a flag (same as a positional PATH).")
 
   def main(argv: list[str]) -> None:
-    # orbax logs every checkpoint read at INFO; keep the output to what the analysis prints.
-    logging.get_absl_handler().addFilter(lambda record: "/orbax/" not in record.pathname)
     extra = [flags.FLAGS[name].value for name in path_flags]
     analyse(parse(argv, subcommands, flags.FLAGS.out, extra))
 
-  app.run(main)
+  # --help exits 0, a usage error is one line with status 2, orbax's INFO lines are not shown.
+  command_line.run(main)

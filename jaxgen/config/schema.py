@@ -36,7 +36,10 @@ def get_config() -> ml_collections.ConfigDict:
 
   config = ml_collections.ConfigDict()
   # Seeds trained together in one vmapped program; each has its own init, data order,
-  # dropout and augmentation randomness.
+  # dropout and augmentation randomness. A seed trained alone differs in the last bits from
+  # the same seed trained with others (XLA:CPU compiles the backward pass of convolutions
+  # with a seed axis of 2+ differently; which and how many others does not matter): compare
+  # seeds from runs of one form. See the README's "Design in brief".
   config.seeds = (0,)
 
   config.data = ml_collections.ConfigDict()

