@@ -228,7 +228,7 @@ def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
 # The per-layer metrics that get a figure: y-axis label and plot_per_layer options.
 PER_LAYER_FIGURES = {
     "layer_rotation": ("cosine distance to initialisation",
-                       {"start_at_zero": True, "ylim": (0, 1)}),
+                       {"start_at_zero": True, "ylim": (0, 1.05)}),
     "projection_mass": ("fraction of filters with projection <= 0", {"ylim": (0, 1)}),
     "relative_weight_change": ("relative weight change per epoch", {}),
     "forward_correlation": ("mean correlation of output channels", {"ylim": (-1, 1)}),
