@@ -119,6 +119,8 @@ def draw_layer_curves(ax: plt.Axes, epochs: np.ndarray, curves: dict[str, np.nda
   count = len(curves)
   colours = plt.cm.viridis(np.linspace(0, 1, max(count, 1)))
   x = np.r_[0.0, epochs] if start_at_zero else np.asarray(epochs)
+  if len(x) < 3:  # A line of one or two points is hard to see (or invisible): mark them.
+    line_kwargs = {"marker": "o", **line_kwargs}
   for index, (colour, layer) in enumerate(zip(colours, curves, strict=False)):
     y = np.r_[0.0, curves[layer]] if start_at_zero else np.asarray(curves[layer])
     y = np.maximum(y, 1e-12) if log else y

@@ -180,7 +180,7 @@ def plot_criticality(result: dict, path: str) -> None:
                f"(trained: {100 * result['trained_accuracy']:.1f}%; rand: a fresh init)",
                fontsize=9)
   ax.set_ylabel("donor")
-  fig.colorbar(image, ax=ax)
+  fig.colorbar(image, ax=ax, label="(acc_trained - acc_reset) / acc_trained")
   plots.save_figure(fig, path)
 
 
