@@ -182,8 +182,11 @@ def _curve_style(config: dict[str, Any]) -> dict[str, Any]:
   if kind == "partial_labels":
     level = config["data"]["corruption"]["level"]
     return {"color": plt.cm.plasma(0.85 * level), "linewidth": 1.0, "alpha": 0.8, "zorder": 1}
-  return {"color": SETTINGS.get(kind, (kind, "k"))[1], "linewidth": 1.8, "zorder": 2,
-          "linestyle": _LINESTYLES.get(kind, "-")}
+  # True labels (solid) drawn wider and beneath, so that a dashed curve on top of it (shuffled
+  # pixels fit at the same steps on MLPs) leaves it visible.
+  wide = kind == "none"
+  return {"color": SETTINGS.get(kind, (kind, "k"))[1], "linewidth": 3.2 if wide else 1.8,
+          "zorder": 1.5 if wide else 2, "linestyle": _LINESTYLES.get(kind, "-")}
 
 
 def _run_order(run: Run) -> tuple:
