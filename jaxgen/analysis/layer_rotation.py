@@ -216,6 +216,9 @@ def plot_sweep(results: Sequence[SeedResult], path: str, **series_kwargs) -> Non
       ax.plot([m[0] for m in means], [100 * m[1] for m in means], "-", color="C0",
               label="mean over seeds")
       ax.legend(fontsize=8)
+    else:
+      ax.text(0.5, 0.5, "no run of this series in the sweep", ha="center",
+              transform=ax.transAxes, color="grey")
     if key == "rho":
       ax.set_xscale("log", base=3)
     ax.set_xlabel(xlabel)
