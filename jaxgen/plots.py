@@ -231,7 +231,7 @@ def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
 PER_LAYER_FIGURES = {
     "layer_rotation": ("cosine distance to initialisation",
                        {"start_at_zero": True, "ylim": (0, 1.05)}),
-    "projection_mass": ("fraction of filters with projection <= 0", {"ylim": (0, 1)}),
+    "projection_mass": ("fraction of filters with projection <= 0", {"ylim": (-0.03, 1.03)}),
     "relative_weight_change": ("relative weight change per epoch", {}),
     "forward_correlation": ("mean correlation of output channels", {"ylim": (-1, 1)}),
     "backward_correlation": ("mean correlation of input channels", {"ylim": (-1, 1)}),

@@ -196,7 +196,7 @@ def plot_mass(result: dict[int, dict[str, dict]], epoch_steps: int, path: str) -
   curves = {layer: np.array([result[s][layer]["mass"] for s in steps])
             for layer in result[steps[0]] if layer != NET}
   plots.draw_layer_curves(ax, epochs, curves, marker=".")
-  ax.set_ylim(0, 1)
+  ax.set_ylim(-0.03, 1.03)  # A mass of 0 or 1 would hide under the frame.
   ax.set_title("one seed, from its checkpoints (grey: 0.5, no bias)", fontsize=8)
   ax.set_ylabel("mass: fraction of filters with projection <= 0")
   plots.save_figure(fig, path)
