@@ -20,21 +20,24 @@ Rows = list[dict[str, Any]]
 def panel_grid(count: int, columns: int, panel_size: tuple[float, float],
                **subplot_kwargs) -> tuple[plt.Figure, np.ndarray]:
   """A figure of `count` panels, `columns` per row (fewer if there are fewer panels); the
-  unused cells of the last row are hidden. Returns (figure, 2-d array of axes)."""
+  unused cells of the last row are hidden. The figure uses the constrained layout, which
+  keeps titles, figure legends and colourbars apart. Returns (figure, 2-d array of axes)."""
   columns = min(columns, count)
   rows = -(-count // columns)
   fig, axes = plt.subplots(rows, columns, figsize=(panel_size[0] * columns,
                                                    panel_size[1] * rows),
-                           squeeze=False, **subplot_kwargs)
+                           squeeze=False, layout="constrained", **subplot_kwargs)
   for ax in list(axes.flat)[count:]:
     ax.set_visible(False)
   return fig, axes
 
 
 def save_figure(fig: plt.Figure, path: str, dpi: int = 110) -> None:
-  """Lays out, writes (creating the folder) and closes `fig`."""
+  """Lays out (unless the figure has its own layout engine), writes (creating the folder) and
+  closes `fig`."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.tight_layout()
+  if fig.get_layout_engine() is None:
+    fig.tight_layout()
   fig.savefig(path, dpi=dpi)
   plt.close(fig)
 
@@ -116,6 +119,8 @@ def draw_layer_curves(ax: plt.Axes, epochs: np.ndarray, curves: dict[str, np.nda
   count = len(curves)
   colours = plt.cm.viridis(np.linspace(0, 1, max(count, 1)))
   x = np.r_[0.0, epochs] if start_at_zero else np.asarray(epochs)
+  if len(x) < 3:  # A line of one or two points is hard to see (or invisible): mark them.
+    line_kwargs = {"marker": "o", **line_kwargs}
   for index, (colour, layer) in enumerate(zip(colours, curves, strict=False)):
     y = np.r_[0.0, curves[layer]] if start_at_zero else np.asarray(curves[layer])
     y = np.maximum(y, 1e-12) if log else y
@@ -134,27 +139,73 @@ def draw_layer_curves(ax: plt.Axes, epochs: np.ndarray, curves: dict[str, np.nda
                        ticks=plt.MaxNLocator(integer=True))
 
 
+def add_layer_key(fig: plt.Figure, axes, count: int) -> None:
+  """One key for the layers of every panel of `fig` (drawn by `draw_layer_curves` with
+  key=False): a legend "layer 1" .. "layer L" right of the panels for up to 12 layers, else a
+  colourbar (viridis, layer 1 dark). The figure must use the constrained layout
+  (`panel_grid` figures do)."""
+  if count < 1:
+    return
+  if count <= 12:
+    handles, labels = np.ravel(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7, title="layer colour",
+               title_fontsize=7)
+    return
+  norm = plt.Normalize(1, count)
+  fig.colorbar(plt.cm.ScalarMappable(norm, plt.cm.viridis),
+               ax=[ax for ax in np.ravel(axes) if ax.get_visible()],
+               label="layer (network order)", ticks=plt.MaxNLocator(integer=True),
+               fraction=0.03, pad=0.02)
+
+
+# What the train split's loss and accuracy are: the trainer accumulates them over the steps
+# since the previous logging event, with the parameters changing, so they lag the end-of-interval
+# evaluation of the other splits (e.g. train accuracy below test accuracy early in a run).
+TRAIN_SPLIT_LABEL = "train (running mean over each logging interval)"
+
+
+def split_label(split: str) -> str:
+  """A split's legend entry: the train split says it is a running mean."""
+  return TRAIN_SPLIT_LABEL if split == "train" else f"{split} (evaluated at each logging event)"
+
+
+def seeds_note(rows: Rows) -> str:
+  """"seed 0" for one seed, else "mean of 3 seeds (0, 1, 2); band: ± 1 s.d. over seeds"."""
+  seeds = sorted({row["seed"] for row in rows if "seed" in row})
+  if len(seeds) <= 1:
+    return f"seed {seeds[0]}" if seeds else ""
+  return (f"mean of {len(seeds)} seeds ({', '.join(map(str, seeds))}); "
+          "band: ± 1 s.d. over seeds")
+
+
 def plot_learning_curves(rows: Rows, path: str) -> None:
-  """Loss and accuracy against epoch for every split (mean over seeds)."""
-  fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-  for split in sorted({row["split"] for row in rows}):
+  """Loss and accuracy against epoch for every split: the seed mean, with a band of ± one
+  standard deviation over seeds when there are several; the legend says that the train split
+  is a running mean over each logging interval."""
+  fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+  for index, split in enumerate(sorted({row["split"] for row in rows})):
     split_rows = [row for row in rows if row["split"] == split]
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
-      epochs, values, _ = _seed_stats(split_rows, key)
-      ax.plot(epochs, values, marker=".", label=split)
+      epochs, values, spread = _seed_stats(split_rows, key)
+      ax.plot(epochs, values, marker=".", color=f"C{index}", label=split_label(split))
+      if np.nanmax(spread, initial=0.0) > 0:
+        ax.fill_between(epochs, values - spread, values + spread, color=f"C{index}", alpha=0.2,
+                        lw=0)
   for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
     ax.set_xlabel("epoch")
     ax.set_ylabel(key)
-    ax.legend()
+    ax.grid(alpha=0.3)
   axes[0].set_yscale("log")
+  axes[1].legend(fontsize=7)
+  fig.suptitle(seeds_note(rows), fontsize=9)
   save_figure(fig, path, dpi=100)
 
 
 def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
                    start_at_zero: bool = False, ylim: tuple[float, float] | None = None,
                    log: bool = False) -> None:
-  """The figure of one per-layer metric of a run: each layer's seed mean (and spread)
-  against epoch.
+  """The figure of one per-layer metric of a run: each layer's seed mean (and a band of ± one
+  standard deviation over seeds) against epoch; the title says how many seeds.
 
   Args:
     rows: rows of metrics.jsonl.
@@ -169,6 +220,8 @@ def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
   fig, ax = plt.subplots(figsize=(6, 4))
   draw_layer_curves(ax, epochs, means, spreads, start_at_zero=start_at_zero, log=log)
   ax.set_ylabel(ylabel)
+  split_rows = [row for row in rows if row["split"] == "train"]
+  ax.set_title(f"{metric}: {seeds_note(split_rows)}", fontsize=8)
   if ylim:
     ax.set_ylim(*ylim)
   save_figure(fig, path, dpi=100)
@@ -177,8 +230,8 @@ def plot_per_layer(rows: Rows, metric: str, path: str, ylabel: str,
 # The per-layer metrics that get a figure: y-axis label and plot_per_layer options.
 PER_LAYER_FIGURES = {
     "layer_rotation": ("cosine distance to initialisation",
-                       {"start_at_zero": True, "ylim": (0, 1)}),
-    "projection_mass": ("fraction of filters with projection <= 0", {"ylim": (0, 1)}),
+                       {"start_at_zero": True, "ylim": (0, 1.05)}),
+    "projection_mass": ("fraction of filters with projection <= 0", {"ylim": (-0.03, 1.03)}),
     "relative_weight_change": ("relative weight change per epoch", {}),
     "forward_correlation": ("mean correlation of output channels", {"ylim": (-1, 1)}),
     "backward_correlation": ("mean correlation of input channels", {"ylim": (-1, 1)}),

@@ -106,13 +106,17 @@ def test_diversity_analysis_summarises_each_run_and_draws_the_panels(tmp_path):
   rows = [r for r in run_log.read_metrics(str(tmp_path / "runs" / "broken"))
           if r["split"] == "train"]
   summary = diversity_analysis.correlation_summary(rows)
-  assert summary["forward_first"] == pytest.approx(0.6) and summary["forward_last"] == (
+  # Layer b, the last, is the output layer: left out of the mean correlations.
+  assert summary["forward_first"] == pytest.approx(0.8) and summary["forward_last"] == (
       pytest.approx(0.4))
-  assert summary["backward_last"] == pytest.approx(0.6)  # Layer b is undefined: left out.
+  assert summary["backward_last"] == pytest.approx(0.6)
+  # The Diversity sums every layer; b's backward correlation is undefined ("nan"): left out.
   assert summary["diversity"] == pytest.approx(0.5 * np.log(1 - 0.36))
+  assert summary["symmetric_layers"] == 0
   out = tmp_path / "correlations.png"
   completed = subprocess.run(
       [sys.executable, "-m", "jaxgen.analysis.diversity", str(tmp_path / "runs"),
        f"--out={tmp_path}"], capture_output=True, text=True, check=True)
-  assert "0.900 -> 0.600" in completed.stdout and "-inf" in completed.stdout
+  assert "0.900 -> 0.600" in completed.stdout
+  assert "-inf (1 layers with backward correlation exactly 1" in completed.stdout
   assert out.stat().st_size > 0

@@ -5,4 +5,7 @@ directories), draws per-layer curves with `jaxgen.plots.draw_layer_curves`, eval
 networks with `jaxgen.evaluation`, and shares the command line of `cli`:
 
   python -m jaxgen.analysis.<study> [SUBCOMMAND] PATH [PATH ...] [--out=DIR]
+
+`overview` runs every study analysis that the runs under a path support (the "analyse any
+workdir" notebook).
 """

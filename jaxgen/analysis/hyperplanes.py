@@ -176,9 +176,11 @@ def plot_criticality(result: dict, path: str) -> None:
   ax.set_xticks(range(drops.shape[1]), [str(i + 1) for i in range(drops.shape[1])])
   ax.set_yticks(range(len(labels)), labels)
   ax.set_xlabel("layer")
-  ax.set_title(f"relative test-accuracy drop (trained: {100 * result['trained_accuracy']:.1f}%)",
+  ax.set_title(f"relative test-accuracy drop when one layer is reset to the donor's\n"
+               f"(trained: {100 * result['trained_accuracy']:.1f}%; rand: a fresh init)",
                fontsize=9)
-  fig.colorbar(image, ax=ax)
+  ax.set_ylabel("donor")
+  fig.colorbar(image, ax=ax, label="(acc_trained - acc_reset) / acc_trained")
   plots.save_figure(fig, path)
 
 
@@ -194,29 +196,36 @@ def plot_mass(result: dict[int, dict[str, dict]], epoch_steps: int, path: str) -
   curves = {layer: np.array([result[s][layer]["mass"] for s in steps])
             for layer in result[steps[0]] if layer != NET}
   plots.draw_layer_curves(ax, epochs, curves, marker=".")
-  ax.set_ylim(0, 1)
+  ax.set_ylim(-0.03, 1.03)  # A mass of 0 or 1 would hide under the frame.
+  ax.set_title("one seed, from its checkpoints (grey: 0.5, no bias)", fontsize=8)
   ax.set_ylabel("mass: fraction of filters with projection <= 0")
   plots.save_figure(fig, path)
 
 
-def _print_projections(result: dict[int, dict[str, dict]], epoch_steps: int) -> None:
+def projections_table(result: dict[int, dict[str, dict]], epoch_steps: int) -> str:
+  """The text table of `projections_over_training`: per checkpoint (epoch), each layer's
+  mass/mean projection."""
   layers = list(next(iter(result.values())))
-  print("epoch   " + "  ".join(f"{layer.split('/')[0][:14]:>14s}" for layer in layers))
+  lines = ["epoch   " + "  ".join(f"{layer.split('/')[0][:14]:>14s}" for layer in layers)]
   for step, stats in result.items():
-    print(f"{step / epoch_steps:6g}  " + "  ".join(
+    lines.append(f"{step / epoch_steps:6g}  " + "  ".join(
         f"{stats[layer]['mass']:6.3f}/{stats[layer]['mean']:+.3f}" for layer in layers))
-  print("(mass/mean per layer)")
+  lines.append("(mass/mean per layer)")
+  return "\n".join(lines)
 
 
-def _print_criticality(result: dict) -> None:
-  print(f"trained test accuracy {result['trained_accuracy']:.4f}; relative drops:")
-  print("donor      " + " ".join(f"{i + 1:>6d}" for i in range(len(result["layers"]))))
+def criticality_table(result: dict) -> str:
+  """The text table of `criticality`: relative drops per donor and layer, the trained layers'
+  mass, and the bias-criticality Spearman rho."""
+  lines = [f"trained test accuracy {result['trained_accuracy']:.4f}; relative drops:",
+           "donor      " + " ".join(f"{i + 1:>6d}" for i in range(len(result["layers"])))]
   for label, row in result["rows"].items():
-    print(f"{label:10s} " + " ".join(f"{d:6.3f}" for d in row["relative_drops"]))
-  print(f"{'mass':10s} " + " ".join(f"{m:6.3f}" for m in result["final_mass"]))
+    lines.append(f"{label:10s} " + " ".join(f"{d:6.3f}" for d in row["relative_drops"]))
+  lines.append(f"{'mass':10s} " + " ".join(f"{m:6.3f}" for m in result["final_mass"]))
   rho = result["bias_criticality_spearman"]
-  print("Spearman rho(|mass - 0.5|, epoch-0 drop): "
-        + ("n/a (no init checkpoint)" if rho is None else f"{rho:.3f}"))
+  lines.append("Spearman rho(|mass - 0.5|, epoch-0 drop): "
+               + ("n/a (no init checkpoint)" if rho is None else f"{rho:.3f}"))
+  return "\n".join(lines)
 
 
 COMMANDS = ("projections", "criticality")
@@ -234,12 +243,12 @@ def main(args: cli.Invocation) -> None:
     out = args.output(name, run.workdir)
     if args.command == "projections":
       result = projections_over_training(run, flags.FLAGS.seed_index, with_linear)
-      _print_projections(result, run.steps_per_epoch())
+      print(projections_table(result, run.steps_per_epoch()))
       plot_mass(result, run.steps_per_epoch(), out)
     else:
       result = criticality(run, flags.FLAGS.seed_index, with_linear,
                            flags.FLAGS.rerandomize_seed)
-      _print_criticality(result)
+      print(criticality_table(result))
       plot_criticality(result, out)
     with open(os.path.join(run.workdir, f"{args.command}.json"), "w") as f:
       json.dump(run_log.json_safe(result), f, indent=1)

@@ -211,9 +211,14 @@ def plot_sweep(results: Sequence[SeedResult], path: str, **series_kwargs) -> Non
     points = series[key]
     if points:
       xs, ys = np.asarray(points).T
-      ax.plot(xs, 100 * ys, "o", alpha=0.4, color="C0")
+      ax.plot(xs, 100 * ys, "o", alpha=0.4, color="C0", label="one seed")
       means = sorted({x: np.mean(ys[xs == x]) for x in xs}.items())
-      ax.plot([m[0] for m in means], [100 * m[1] for m in means], "-", color="C0")
+      ax.plot([m[0] for m in means], [100 * m[1] for m in means], "-", color="C0",
+              label="mean over seeds")
+      ax.legend(fontsize=8)
+    else:
+      ax.text(0.5, 0.5, "no run of this series in the sweep", ha="center",
+              transform=ax.transAxes, color="grey")
     if key == "rho":
       ax.set_xscale("log", base=3)
     ax.set_xlabel(xlabel)
@@ -225,11 +230,21 @@ def plot_sweep(results: Sequence[SeedResult], path: str, **series_kwargs) -> Non
   plots.save_figure(fig, path)
 
 
+def format_sweep_table(results: Sequence[SeedResult]) -> str:
+  """One line per seed: α, ρ(0) (as a power of 3), seed, final train and test accuracy."""
+  lines = ["alpha  rho0      seed  train   test"]
+  for r in sorted(results, key=lambda r: (r.alpha, -r.learning_rate, r.seed)):
+    lines.append(f"{r.alpha:5.2f}  {power_of_three_label(r.learning_rate):8s}  {r.seed:4d}  "
+                 f"{r.train_accuracy:.4f}  {r.test_accuracy:.4f}")
+  return "\n".join(lines)
+
+
 # --- Rotation curves of several runs side by side (Fig. 1 style) --------------------------
 
 
 def plot_rotation_panels(runs: Sequence[Run], path: str, columns: int = 4) -> None:
-  """One panel per run: each layer's rotation against epoch, of the run's first seed.
+  """One panel per run: each layer's rotation against epoch, of the run's first seed (named in
+  the panel's title with its final test accuracy); one layer colour key for all panels.
 
   Args:
     runs: runs that logged the "layer_rotation" metric.
@@ -237,17 +252,21 @@ def plot_rotation_panels(runs: Sequence[Run], path: str, columns: int = 4) -> No
     columns: panels per row.
   """
   fig, axes = plots.panel_grid(len(runs), columns, (3.6, 2.8), sharey=True)
+  layers = 0
   for ax, run in zip(axes.flat, runs, strict=False):
     seed = min(run.seeds)
     epochs, curves, _ = plots.layer_curves(run.rows, "layer_rotation", seed=seed)
-    plots.draw_layer_curves(ax, epochs, curves, start_at_zero=True, lw=1)
+    plots.draw_layer_curves(ax, epochs, curves, start_at_zero=True, key=False, lw=1)
+    layers = max(layers, len(curves))
     tests = [s.test_accuracy for s in seed_results(run) if s.seed == seed]
     # Sweep run names hold floats like 0.037037037037037035: show them as 3^-3.
     title = re.sub(r"\d+\.\d{6,}", lambda m: power_of_three_label(float(m.group())), run.name)
-    ax.set_title(title + (f"\ntest {100 * tests[0]:.1f}%" if tests else ""), fontsize=8)
+    title = title.replace(",", ",\n") + f"\nseed {seed}"
+    ax.set_title(title + (f", test {100 * tests[0]:.1f}%" if tests else ""), fontsize=8)
     ax.set_ylim(0, 1.05)
   for ax in axes[:, 0]:
     ax.set_ylabel("cosine distance to init")
+  plots.add_layer_key(fig, axes, layers)
   plots.save_figure(fig, path)
 
 
@@ -268,10 +287,7 @@ def main(args: cli.Invocation) -> None:
     print("\n".join(label.replace("\n", ", ") for label in labels))
   elif args.command == "sweep":
     results = collect_sweep(args.paths, flags.FLAGS.test_at)
-    print("alpha  rho0      seed  train   test")
-    for r in sorted(results, key=lambda r: (r.alpha, -r.learning_rate, r.seed)):
-      print(f"{r.alpha:5.2f}  {power_of_three_label(r.learning_rate):8s}  {r.seed:4d}  "
-            f"{r.train_accuracy:.4f}  {r.test_accuracy:.4f}")
+    print(format_sweep_table(results))
     plot_sweep(results, out)
   else:
     plot_rotation_panels(load_runs(args.paths), out)

@@ -22,6 +22,7 @@ and broke on shorter runs).
 import re
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxgen import plots
@@ -116,16 +117,30 @@ def summarise(setting: Run) -> str:
 
 
 def plot_curves(settings: Sequence[Run], path: str, columns: int = 3) -> None:
-  """One panel per setting: each layer's seed-averaged RWC against epoch (log scale)."""
+  """One panel per setting: each layer's RWC averaged over the seeds against epoch (log
+  scale; the band: the smallest to the largest seed), one layer colour key for all panels."""
   fig, axes = plots.panel_grid(len(settings), columns, (4.2, 3.2))
+  layers = 0
   for ax, setting in zip(axes.flat, settings, strict=False):
     config = setting.config
-    epochs, curves, _ = plots.layer_curves(setting.rows, METRIC,
-                                           stop_epochs=setting.stop_epochs)
-    plots.draw_layer_curves(ax, epochs, curves, log=True, lw=1)
-    ax.set_title(f"{config['model']['name']} / {config['data']['name']} "
-                 f"({len(config['seeds'])} seeds)", fontsize=9)
-    ax.set_ylabel(f"RWC ({config['metrics']['rwc_variant']})")
+    stop_epochs = setting.stop_epochs
+    epochs, curves, _ = plots.layer_curves(setting.rows, METRIC, stop_epochs=stop_epochs)
+    plots.draw_layer_curves(ax, epochs, curves, log=True, key=False, lw=1)
+    if len(setting.seeds) > 1:
+      # Per-seed curves give the band (a ± s.d. band would cross 0 on the log axis).
+      per_seed = [plots.layer_curves(setting.rows, METRIC, seed=seed, stop_epochs=stop_epochs)
+                  for seed in setting.seeds]
+      colours = plt.cm.viridis(np.linspace(0, 1, max(len(curves), 1)))
+      for colour, layer in zip(colours, curves, strict=False):
+        seed_values = np.array([[dict(zip(e, c[layer], strict=True)).get(x, np.nan)
+                                 for x in epochs] for e, c, _ in per_seed])
+        ax.fill_between(epochs, np.nanmin(seed_values, 0), np.nanmax(seed_values, 0),
+                        color=colour, alpha=0.15, lw=0)
+    layers = max(layers, len(curves))
+    ax.set_title(f"{config['model']['name']} / {config['data']['name']}\n"
+                 f"mean of {len(config['seeds'])} seeds (band: min-max over seeds)", fontsize=8)
+    ax.set_ylabel(f"RWC per epoch ({config['metrics']['rwc_variant']})")
+  plots.add_layer_key(fig, axes, layers)
   plots.save_figure(fig, path)
 
 
