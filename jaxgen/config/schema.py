@@ -144,4 +144,9 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.sharding = ml_collections.ConfigDict()
   config.sharding.seed_axis_size = 1  # Devices along the seed axis; the rest split batches.
+  # How each device runs its seeds' train and eval steps: vmap (batched into one step; dense
+  # layers batch well) | map (one seed after another in the same program; convolutions keep
+  # their fast ungrouped form) | auto (map for convolutional models on CPU, else vmap: what
+  # benchmarks/vs_pytorch.py measured). All give the same parameters up to float rounding.
+  config.sharding.seed_strategy = "auto"
   return config

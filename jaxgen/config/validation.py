@@ -8,7 +8,7 @@ import difflib
 
 import ml_collections
 
-from jaxgen import metrics, models
+from jaxgen import metrics, models, seed_strategy
 from jaxgen.config import saved, schema
 from jaxgen.config.errors import ConfigError
 from jaxgen.data import corruptions
@@ -126,3 +126,4 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   for name in config.metrics.names:
     _check_builder_types(metrics.METRICS, name, config.metrics, "metrics")
   _choice(config.metrics.rwc_variant, RWC_VARIANTS, "metrics.rwc_variant")
+  _choice(config.sharding.seed_strategy, seed_strategy.STRATEGIES, "sharding.seed_strategy")
