@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.models.mlp import MLP
+from jaxgen.models.pooling import max_pool
 from jaxgen.models.registry import MODELS
 
 # Local response normalisation constants of the TF CIFAR-10 tutorial (tf.nn.lrn arguments),
@@ -72,7 +73,7 @@ class AlexNetSmall(nn.Module):
     del train  # No dropout or batch norm.
     for _ in range(2):
       x = nn.relu(nn.Conv(64, (5, 5), padding="SAME")(x))
-      x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+      x = max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
       if self.lrn:
         x = local_response_norm(x)
     x = x.reshape((x.shape[0], -1))
@@ -126,7 +127,7 @@ class InceptionSmall(nn.Module):
         _, c1, c3 = stage
         x = jnp.concatenate([conv(c1, 1)(x, train), conv(c3, 3)(x, train)], axis=-1)
       else:
-        pooled = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+        pooled = max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
         x = jnp.concatenate([conv(stage[1], 3, 2)(x, train), pooled], axis=-1)
     x = x.mean(axis=(1, 2))
     return nn.Dense(self.num_classes)(x)
