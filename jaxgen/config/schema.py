@@ -112,6 +112,9 @@ def get_config() -> ml_collections.ConfigDict:
   # hits (Keras/TF in_top_k), so constant logits score 100%; PyTorch's topk breaks ties.
   config.train.eval_top_k = ()
   config.train.log_every_steps = 0  # Logging events (metrics, eval): 0 = each epoch end.
+  # Dtype of the forward and backward pass: float32 | bfloat16 (mixed precision, for GPUs:
+  # parameters, batch statistics and optimizer state stay float32; see jaxgen/precision.py).
+  config.train.compute_dtype = "float32"
   # Stopping rules are checked per seed at each logging event on the running train loss and
   # accuracy of the interval (training mode: BN batch statistics, augmentation), or on the
   # test accuracy of that event; a stopped seed is frozen and summary.json records when and why.

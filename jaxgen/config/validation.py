@@ -8,7 +8,7 @@ import difflib
 
 import ml_collections
 
-from jaxgen import metrics, models, seed_strategy
+from jaxgen import metrics, models, precision, seed_strategy
 from jaxgen.config import saved, schema
 from jaxgen.config.errors import ConfigError
 from jaxgen.data import corruptions
@@ -114,6 +114,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                       "ints >= 1")
   _positive(config.train.num_epochs, "train.num_epochs")
   _positive(config.train.log_every_steps, "train.log_every_steps", allow_zero=True)
+  _choice(config.train.compute_dtype, precision.COMPUTE_DTYPES, "train.compute_dtype")
   for field in ("target_train_accuracy", "target_test_accuracy", "fail_below_accuracy"):
     value = config.train.stop[field]
     if not 0.0 <= value <= 1.0:
