@@ -6,10 +6,11 @@
 Measures, in one process and on the same device, the jitted training of `--config` (the
 embedded default unless given) for 1 seed and for N seeds in one program (run as
 `--seed_strategy` says), and prints the compile time, the steady-state images/s of each, and
-the ratio (N-seed images/s) / (1-seed images/s): how much faster training N seeds in one program is than one run after another.
-The timed steps run as one `train_chunk` call, as the trainer runs them between events: one
-dispatch of a loop on device (`--loop=device`) or one dispatch per step (`--loop=host`); `auto`
-is the trainer's choice for the platform (host on CPU).
+the ratio (N-seed images/s) / (1-seed images/s): how much faster training N seeds in one
+program is than one run after another. The timed steps run as one `train_chunk` call, as the
+trainer runs them between events: one dispatch of a loop on device (`--loop=device`) or one
+dispatch per step (`--loop=host`); `auto` is the trainer's choice for the platform (host on
+CPU).
 Run it as a module from the repository root, so that config files can import `configs`.
 """
 
