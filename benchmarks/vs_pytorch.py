@@ -59,6 +59,8 @@ flags.DEFINE_integer("repeats", 3, "Interleaved repeats; images/s is their media
 flags.DEFINE_integer("seeds", 4, "Seeds of the N-seed programs (0: skip them).")
 flags.DEFINE_integer("batch_size", 128, "Batch size.")
 flags.DEFINE_float("peak_gflops", 156.0, "The machine's fp32 peak GFLOP/s.")
+flags.DEFINE_integer("torch_threads", 0, "PyTorch's intra-op threads (0: its default, one per "
+                     "core). On a busy machine its OpenMP threads wait on each other: 1 is fairer.")
 FLAGS = flags.FLAGS
 
 
@@ -217,6 +219,8 @@ def main(argv):
   unknown = sorted(set(FLAGS.models) - set(MODELS))
   if unknown:
     raise app.UsageError(f"--models: unknown {unknown}; valid choices: {', '.join(MODELS)}")
+  if FLAGS.torch_threads:
+    torch.set_num_threads(FLAGS.torch_threads)
   print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; torch {torch.__version__} "
         f"with {torch.get_num_threads()} threads; batch {FLAGS.batch_size}; "
         f"fp32 peak {FLAGS.peak_gflops} GFLOP/s", flush=True)
