@@ -6,6 +6,7 @@ grouped convolution over the seeds, whose kernel sums in another order than S pl
 map strategy runs each seed's plain step, so it equals a one-seed run of that seed bit for bit.
 """
 
+import functools
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgen import program as program_lib
 from jaxgen import run_setup, seed_strategy
 from jaxgen.config import ConfigError, validate
 from tests.conftest import make_tiny_config
@@ -26,17 +28,19 @@ OVERRIDES = {"model": {"name": "small_cnn", "widths": (4, 8), "hidden": 16},
              "train.batch_size": 32, "metrics.names": ()}
 
 
-def _train(seeds, strategy, **overrides):
+def _train(seeds, strategy, loop_on_device=False, **overrides):
   """(program, params after STEPS steps, test-split eval) of a tiny conv run."""
   config = make_tiny_config(**OVERRIDES, seeds=seeds, **{"sharding.seed_strategy": strategy},
                             **overrides)
   validate(config)
-  setup = run_setup.prepare(config)
+  with pytest.MonkeyPatch.context() as monkeypatch:
+    monkeypatch.setattr(run_setup, "build_program", functools.partial(
+        program_lib.build_program, loop_on_device=loop_on_device))
+    setup = run_setup.prepare(config)
   program = setup.program
   state = program.init(jnp.asarray(seeds, jnp.int32))
   order = program.epoch_order(state.rng, np.int32(0))
-  for _ in range(STEPS):
-    state = program.train_chunk(state, order, np.int32(1), *setup.train_data)
+  state = program.train_chunk(state, order, np.int32(STEPS), *setup.train_data)
   evaluation = program.eval_step(state, *setup.eval_data["test"])
   return program, jax.tree.map(np.asarray, state.params), jax.device_get(evaluation)
 
@@ -46,9 +50,11 @@ def runs():
   return {strategy: _train(SEEDS, strategy) for strategy in ("vmap", "map")}
 
 
-def test_map_and_vmap_train_to_the_same_parameters(runs):
+@pytest.mark.parametrize("loop_on_device", [False, True])
+def test_map_and_vmap_train_to_the_same_parameters(runs, loop_on_device):
   _, vmapped, vmap_eval = runs["vmap"]
-  _, mapped, map_eval = runs["map"]
+  # The steps looped on device (the default off CPU) as well as dispatched one by one.
+  _, mapped, map_eval = runs["map"] if not loop_on_device else _train(SEEDS, "map", True)
   for a, b in zip(jax.tree.leaves(mapped), jax.tree.leaves(vmapped), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(map_eval["loss"], vmap_eval["loss"], rtol=1e-5)
