@@ -2,10 +2,10 @@
 
 Each function runs over the leading seed axis of the state (vmapped, or for the train and eval
 steps one seed after another, as `sharding.seed_strategy` says: see `seed_strategy`) and is
-jitted once per run, so
-a test can check that every one of them compiled once (`Program.<name>._cache_size()`). The
-trainer runs all the steps between two events as one `train_chunk` call: one dispatch of a loop
-on device, except on CPU, where it dispatches one `train_step` per step (see `build_program`).
+jitted once per run, so a test can check that every one of them compiled once
+(`Program.<name>._cache_size()`). The trainer runs all the steps between two events as one
+`train_chunk` call: one dispatch of a loop on device, except on CPU, where it dispatches one
+`train_step` per step (see `build_program`).
 """
 
 import functools
