@@ -14,8 +14,9 @@ gradients equal flax's and PyTorch's, also on inputs with ties (e.g. after a ReL
 Measured on the 2-core EPYC while it was busy (forward and backward, float32, two runs):
 2x2/2 on (128, 28, 28, 32) 14-27x faster than `nn.max_pool`; 3x3/2 SAME on (128, 28, 28, 64)
 5-6x faster. Pooling along w and then h (k + k slices instead of k * k) was slower. (Local response
-normalisation's `reduce_window` sum over channels, by contrast, ran as fast as a banded matrix
-product, so `randomization.local_response_norm` keeps it.)
+normalisation's `reduce_window` sum over channels, by contrast, ran about as fast as a banded
+matrix product; its cost was the power, which `randomization.local_response_norm` now takes
+with rsqrt.)
 """
 
 import functools

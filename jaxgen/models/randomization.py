@@ -55,7 +55,13 @@ def local_response_norm(x: jnp.ndarray, depth_radius: int = LRN_DEPTH_RADIUS,
   window = (1,) * (x.ndim - 1) + (2 * depth_radius + 1,)
   padding = ((0, 0),) * (x.ndim - 1) + ((depth_radius, depth_radius),)
   sqr_sum = jax.lax.reduce_window(jnp.square(x), 0.0, jax.lax.add, window, (1,) * x.ndim, padding)
-  return x / (bias + alpha * sqr_sum) ** beta
+  scale = bias + alpha * sqr_sum
+  if beta == 0.75:
+    # scale^-3/4 = rsqrt(scale) * sqrt(rsqrt(scale)): XLA:CPU's pow (an exp of a log) made
+    # the whole normalisation, forward and backward, 2.5-3x slower.
+    inverse_root = jax.lax.rsqrt(scale)
+    return x * inverse_root * jnp.sqrt(inverse_root)
+  return x / scale ** beta
 
 
 class AlexNetSmall(nn.Module):
