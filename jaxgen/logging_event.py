@@ -10,12 +10,13 @@ import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import tqdm
 from absl import logging
 
-from jaxgen import checkpoints, run_log
+from jaxgen import checkpoints, run_log, sharding
 from jaxgen.events import EventSchedule
 from jaxgen.run_setup import RunSetup
 from jaxgen.stopping import StoppingTracker
@@ -40,6 +41,13 @@ def _rows(step: int, epoch: float, wall_time: float, seeds: list[int], active: n
     for split, values in evals.items():
       rows.append({**base, "split": split, **{k: float(v[i]) for k, v in values.items()}})
   return rows
+
+
+def _finite_per_seed(state: TrainState) -> jax.Array:
+  """(S,) bool: whether every floating-point value of each seed's state is finite."""
+  per_leaf = [jnp.isfinite(leaf).reshape(leaf.shape[0], -1).all(axis=1)
+              for leaf in jax.tree.leaves(state) if jnp.issubdtype(leaf.dtype, jnp.inexact)]
+  return jnp.stack(per_leaf).all(axis=0)
 
 
 class _EpochProgress:
@@ -98,6 +106,26 @@ class EventLogger:
     self._start_time = time.time()
     self._progress = _EpochProgress(
         setup.events, config.logging.progress_bar and sys.stderr.isatty())
+    self._finite = jax.jit(_finite_per_seed,
+                           out_shardings=sharding.replicated(setup.state_sharding.mesh))
+
+  def check_finite(self, state: TrainState, step: int, active: np.ndarray) -> None:
+    """Raises TrainingDivergedError if an active seed's state holds a NaN or inf, so that it
+    never reaches a checkpoint (where it would become the run's latest).
+
+    A logging event checks the train loss, but the loss averages the interval before the
+    last update and events may be rarer than checkpoints: this one reduction over the state,
+    fetched at each checkpoint step, closes both gaps.
+    """
+    finite = np.asarray(jax.device_get(self._finite(state)))
+    diverged = [seed for seed, ok, on in zip(self._seeds, finite, active, strict=True)
+                if on and not ok]
+    if diverged:
+      raise TrainingDivergedError(
+          f"the state of seed(s) {diverged} became NaN or infinite by step {step} (epoch "
+          f"{step / self._setup.events.steps_per_epoch:.2f}); the checkpoints in "
+          f"{checkpoints.checkpoint_dir(self._workdir)} up to the previous one are intact. "
+          "Lower config.optim.learning_rate or check the data.")
 
   def after_steps(self, state: TrainState, step: int, num_steps: int,
                   active: np.ndarray) -> tuple[TrainState, np.ndarray]:

@@ -15,20 +15,24 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
+from absl import logging
 
-from jaxgen import path_rules
+from jaxgen import files, path_rules
 from jaxgen.config.errors import ConfigError
 
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"  # Written when a run finishes.
 
 
+class CorruptLogError(ValueError):
+  """A run file (a line of metrics.jsonl before its last one, or summary.json) is not valid
+  JSON."""
+
+
 def write_summary(workdir: str, summary: dict[str, Any]) -> None:
   """Writes `summary.json`, whose presence marks the run as finished."""
-  path = os.path.join(workdir, SUMMARY_FILE)
-  with open(path + ".tmp", "w") as f:
-    json.dump(summary, f, indent=2)
-  os.replace(path + ".tmp", path)  # Atomic: a half-written summary never marks a run done.
+  # Atomic: a half-written summary never marks a run done.
+  files.write_atomic(os.path.join(workdir, SUMMARY_FILE), json.dumps(summary, indent=2))
 
 
 def read_summary(workdir: str) -> dict[str, Any] | None:
@@ -38,16 +42,47 @@ def read_summary(workdir: str) -> dict[str, Any] | None:
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    try:
+      return json.load(f)
+    except ValueError as error:
+      raise CorruptLogError(
+          f"{path} is not valid JSON ({error}); it was damaged outside jaxgen (jaxgen replaces "
+          "it whole). Delete it and re-run the run's command: it resumes from its last "
+          "checkpoint and writes the summary again.") from error
+
+
+def _read_rows(path: str) -> tuple[list[dict[str, Any]], bool]:
+  """The rows of the metrics file at `path`, and whether its last line was cut off (a
+  process killed while appending it): that line is dropped with a warning."""
+  if not os.path.exists(path):
+    return [], False
+  with open(path) as f:
+    lines = f.read().split("\n")
+  rows = []
+  for number, line in enumerate(lines, start=1):
+    if not line.strip():
+      continue
+    try:
+      rows.append(json.loads(line))
+    except ValueError as error:
+      if any(later.strip() for later in lines[number:]):
+        raise CorruptLogError(f"{path}, line {number}, is not valid JSON ({error}); only a "
+                              "cut-off last line is dropped automatically.") from error
+      logging.warning("Dropped the cut-off last line %d of %s (a process stopped while "
+                      "writing it): %r", number, path, line[:80])
+      return rows, True
+  return rows, False
 
 
 def read_metrics(workdir: str) -> list[dict[str, Any]]:
-  """All rows of `metrics.jsonl` (a list of dicts; `pandas.DataFrame(rows)` tabulates them)."""
-  path = os.path.join(workdir, METRICS_FILE)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  """All rows of `metrics.jsonl` (a list of dicts; `pandas.DataFrame(rows)` tabulates them).
+
+  A cut-off last line (its process was killed while writing it) is dropped with a warning.
+
+  Raises:
+    CorruptLogError: if an earlier line is not valid JSON.
+  """
+  return _read_rows(os.path.join(workdir, METRICS_FILE))[0]
 
 
 STEP_ROTATION = "step_rotation"
@@ -116,10 +151,12 @@ class RunLog:
   def __init__(self, workdir: str, resume_step: int, tensorboard: bool):
     self._path = os.path.join(workdir, METRICS_FILE)
     # Lines past the checkpoint we resume from come from an interrupted run and will be
-    # logged again; dropping them keeps the file a single consistent history.
-    rows = [row for row in read_metrics(workdir) if row["step"] <= resume_step]
-    with open(self._path, "w") as f:
-      f.writelines(json.dumps(row) + "\n" for row in rows)
+    # logged again; dropping them keeps the file a single consistent history. The file is
+    # replaced whole (never rewritten in place), so a kill during the rewrite loses nothing.
+    rows, cut_off = _read_rows(self._path)
+    kept = [row for row in rows if row["step"] <= resume_step]
+    if cut_off or len(kept) < len(rows) or not os.path.exists(self._path):
+      files.write_atomic(self._path, "".join(json.dumps(row) + "\n" for row in kept))
     self._tensorboard = None
     if tensorboard:
       from tensorboardX import SummaryWriter

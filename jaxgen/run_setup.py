@@ -96,28 +96,60 @@ def prepare(config: ml_collections.ConfigDict) -> RunSetup:
 
 def start_or_resume(workdir: str, manager: ocp.CheckpointManager,
                     state: TrainState) -> tuple[TrainState, int]:
-  """Saves step 0 of a new run, or restores the latest checkpoint of an interrupted one.
+  """Saves step 0 of a new run, or restores the newest intact checkpoint of an interrupted one.
+
+  A checkpoint whose files fail their checksums (a changed byte, a truncated or missing file),
+  or one without checksums that orbax cannot read, is damaged: it is set aside into
+  `workdir/damaged_checkpoints/` and the run resumes from the newest earlier step that
+  verifies, saying so in one log line (from the start if none does).
 
   Args:
-    workdir: the run's work directory (for the log message).
-    manager: the run's checkpoint manager; closed here if restoring fails, since its
-      background threads would otherwise outlive the error.
+    workdir: the run's work directory.
+    manager: the run's checkpoint manager (the caller closes it, also after an error).
     state: the freshly initialised state.
 
   Returns:
     (state, step): the state to train from and the number of steps it has taken.
 
   Raises:
-    checkpoints.CheckpointError: if the latest checkpoint cannot be read.
+    checkpoints.CheckpointError: if a checkpoint whose checksums verify cannot be read into
+      the run's state (written by another version of the state, not damaged).
   """
-  start_step = manager.latest_step()
-  if start_step is None:
-    checkpoints.save(manager, 0, state)
-    return state, 0
-  try:
-    state = checkpoints.restore(manager, start_step, state)
-  except checkpoints.CheckpointError:
-    manager.close()
-    raise
-  logging.info("Resuming %s from step %d.", workdir, start_step)
-  return state, start_step
+  damaged = []
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      verified = checkpoints.verify(manager.directory, step)
+      restored = checkpoints.restore(manager, step, state, check=False)
+    except checkpoints.DamagedCheckpointError as error:
+      damaged.append((step, error))
+      continue
+    except checkpoints.CheckpointError as error:
+      if verified:  # Intact files that do not fit this state: not damage; stop and say so.
+        raise
+      damaged.append((step, error))  # Unverifiable and unreadable: truncated or damaged.
+      continue
+    if damaged:
+      _report_damaged(workdir, manager, damaged, step)
+    logging.info("Resuming %s from step %d.", workdir, step)
+    return restored, step
+  if damaged:
+    _report_damaged(workdir, manager, damaged, None)
+  checkpoints.save(manager, 0, state)
+  return state, 0
+
+
+def _report_damaged(workdir: str, manager: ocp.CheckpointManager,
+                    damaged: list[tuple[int, Exception]], used: int | None) -> None:
+  """Sets the damaged steps aside and says, in one line, which were bad and which step is used."""
+  moved = checkpoints.set_aside(manager, workdir, [step for step, _ in damaged])
+  steps = ", ".join(str(step) for step, _ in damaged)
+  # The checksum error names the file; orbax's own errors run over many lines: name them only.
+  reasons = "; ".join(
+      str(error.__cause__) if isinstance(error, checkpoints.DamagedCheckpointError)
+      else f"unreadable, no checksums to check: {type(error.__cause__ or error).__name__}"
+      for _, error in damaged)
+  resumed = (f"resuming from step {used}, the newest checkpoint that verifies" if used is not None
+             else "no checkpoint verifies, so the run starts from the beginning")
+  logging.warning("Damaged checkpoint step%s %s in %s (%s): %s; set aside in %s.",
+                  "s" if len(damaged) > 1 else "", steps, manager.directory, reasons, resumed,
+                  moved)

@@ -7,7 +7,9 @@ its start. At each logging event (every epoch by default) one
 jitted measurement closes the interval, the eval splits are evaluated on device, and the
 values are fetched to the host in one transfer, written to `metrics.jsonl`, checked for NaN
 and for the stopping rules (`logging_event`). Checkpoints are written after logging events or
-epoch ends (`events` says when); re-running on the same workdir resumes.
+epoch ends (`events` says when), never from a state holding a NaN; re-running on the same
+workdir resumes. One process at a time trains in a workdir (`workdir_lock`), and SIGINT or
+SIGTERM end a run cleanly between its saves (`interrupts`).
 """
 
 import dataclasses
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgen import checkpoints, plots, run_log, run_setup
+from jaxgen import checkpoints, interrupts, plots, run_log, run_setup, workdir_lock
 from jaxgen import config as config_lib
 from jaxgen.logging_event import EventLogger, TrainingDivergedError
 from jaxgen.program import Program
@@ -57,40 +59,80 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> RunRe
     A RunResult.
 
   Raises:
-    ConfigError: for invalid config fields, before any training.
-    TrainingDivergedError: when the train loss becomes NaN/inf (the checkpoints written
-      before stay intact).
+    ConfigError: for invalid config fields or an unusable workdir, before any training,
+      leaving the workdir as it was (a WorkdirBusyError if another process runs in it).
+    TrainingDivergedError: when the train loss or the state becomes NaN/inf (the checkpoints
+      written before stay intact).
+    interrupts.Interrupted: a KeyboardInterrupt, on SIGINT or SIGTERM, once the checkpoint
+      save in progress has finished; the run resumes when called again.
   """
   config_lib.validate(config)
-  os.makedirs(workdir, exist_ok=True)
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise config_lib.ConfigError(f"workdir {workdir!r} is a file; a run needs a directory "
+                                 "(a new path, or that of the run to resume)")
+  # The processes of a multi-process run share the workdir: the primary one holds the lock.
+  lock = workdir_lock.WorkdirLock(workdir, enabled=jax.process_index() == 0)
+  with interrupts.InterruptGuard() as guard:
+    lock.acquire()
+    try:
+      setup, state = _prepare(config, workdir)
+      guard.check()  # Interrupted during setup: stop before writing anything.
+    except BaseException:
+      lock.release(undo=True)  # Nothing was written: leave the workdir as it was found.
+      raise
+    try:
+      return _train(config, workdir, guard, setup, state)
+    finally:
+      lock.release()
+
+
+def _prepare(config: ml_collections.ConfigDict,
+             workdir: str) -> tuple[run_setup.RunSetup, TrainState]:
+  """Checks `config` against the workdir's run and the data, and builds the run; writes
+  nothing."""
   config_lib.check_resume(workdir, config)
   setup = run_setup.prepare(config)
+  return setup, setup.program.init(jnp.asarray(list(config.seeds), jnp.int32))
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str, guard: interrupts.InterruptGuard,
+           setup: run_setup.RunSetup, state: TrainState) -> RunResult:
+  """Trains from the newest checkpoint (or `state`), under the workdir lock and the guard."""
   program, events = setup.program, setup.events
-  state = program.init(jnp.asarray(list(config.seeds), jnp.int32))
   config_lib.write_run_config(workdir, config)
   manager = checkpoints.make_manager(workdir, config, events.steps_per_epoch)
-  state, step = run_setup.start_or_resume(workdir, manager, state)
-  logger = EventLogger(workdir, config, setup, step)
-  active = np.asarray(jax.device_get(state.active))
-  order = None
+  logger, step = None, 0
   try:
+    with guard.critical():  # A signal during the save of step 0 waits for it.
+      state, step = run_setup.start_or_resume(workdir, manager, state)
+      guard.at(step, events)
+    logger = EventLogger(workdir, config, setup, step)
+    active = np.asarray(jax.device_get(state.active))
+    order = None
     while step < events.total_steps and active.any():
       if order is None or events.is_epoch_end(step):
         order = program.epoch_order(state.rng, np.int32(step // events.steps_per_epoch))
       num_steps = events.next_event(step) - step
       state = program.train_chunk(state, order, np.int32(num_steps), *setup.train_data)
       step += num_steps
+      guard.at(step, events)
       state, active = logger.after_steps(state, step, num_steps, active)
       if events.is_checkpoint_step(step) or not active.any():
-        checkpoints.save(manager, step, state)
+        logger.check_finite(state, step, active)
+        # A second signal (which raises at once) waits until the save is under way whole.
+        with guard.critical():
+          checkpoints.save(manager, step, state)
+      guard.check()  # A signal ends the run here, after this event's rows and checkpoint.
   except TrainingDivergedError as error:
     # Deterministic: re-running would diverge again, so the run is over; say so.
     run_log.write_summary(workdir, {"final_step": step, "diverged": str(error)})
     raise
   finally:
-    logger.close()
-    manager.wait_until_finished()
-    manager.close()
+    with guard.critical():  # A second Ctrl-C does not cut short the save being finished.
+      if logger is not None:
+        logger.close()
+      manager.wait_until_finished()
+      manager.close()
   return _finish(config, workdir, step, state, logger, program)
 
 

@@ -8,7 +8,6 @@ summary.json exists) are skipped; interrupted ones resume from their latest chec
 `jaxgen.main` resumes whenever its workdir holds a run.
 """
 
-import ast
 import concurrent.futures
 import os
 import subprocess
@@ -16,9 +15,8 @@ import sys
 
 from absl import app, flags
 
-from jaxgen.config import ConfigError, check_resume, load_config
-from jaxgen.run_log import SUMMARY_FILE
-from launch.sweep import Run, expand
+from jaxgen.config import ConfigError
+from launch.sweep import Run, RunDivergedError, expand, is_finished, parse_fixed
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None, "A config file that defines get_sweep() (file.py or "
@@ -37,17 +35,19 @@ def run_one(run: Run, config_path: str, root: str) -> tuple[str, int]:
   """Runs (or resumes) one run unless it finished; returns (name, exit code).
 
   A finished run is skipped only if it was trained with the config the sweep gives it now;
-  if the config file changed since, the run is reported as failed rather than reused.
+  if the config file changed since, the run is reported as failed rather than reused. A run
+  that diverged (its summary says so) ended without results: it is reported as failed too.
   """
   workdir = os.path.join(root, run.name)
-  if os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
-    try:
-      check_resume(workdir, load_config(config_path, run.overrides))
-    except ConfigError as error:
-      print(f"{run.name}: finished with another config; delete it to re-run. {error}",
-            file=sys.stderr)
-      return run.name, 2
-    return run.name, 0
+  try:
+    if is_finished(run, config_path, root):
+      return run.name, 0
+  except RunDivergedError as error:
+    print(error, file=sys.stderr)
+    return run.name, 1
+  except ConfigError as error:
+    print(error, file=sys.stderr)
+    return run.name, 2
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, "log.txt"), "a") as log:
     process = subprocess.run(run.command(sys.executable, config_path, root), stdout=log,
@@ -62,18 +62,10 @@ def run_sweep(config_path: str, root: str, runs: list[Run], parallel: int) -> di
     return dict(results)
 
 
-def _parse_value(text: str):
-  """A --set value as a Python literal where it is one ("0.1", "(1, 2)"), else the string."""
-  try:
-    return ast.literal_eval(text)
-  except (ValueError, SyntaxError):
-    return text
-
-
 def main(argv: list[str]) -> None:
   del argv
   seeds = [int(s) for s in FLAGS.seeds] if FLAGS.seeds else None
-  fixed = {key: _parse_value(value) for key, value in (item.split("=", 1) for item in FLAGS.set)}
+  fixed = parse_fixed(FLAGS.set)
   runs = expand(FLAGS.config, seeds, FLAGS.separate_seeds, fixed)
   if FLAGS.dry_run:
     for run in runs:

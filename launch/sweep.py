@@ -6,13 +6,15 @@ A config file may define `get_sweep() -> list[dict]`, each dict a set of overrid
 (`config.seeds`), or as separate runs with `separate_seeds=True`.
 """
 
+import ast
 import dataclasses
 import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from jaxgen.config import load_config, load_module
+from jaxgen.config import ConfigError, check_resume, load_config, load_module
+from jaxgen.run_log import SUMMARY_FILE, read_summary
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,3 +100,47 @@ def expand(config_path: str, seeds: Sequence[int] | None = None,
   if len(set(names)) != len(names):
     raise ValueError(f"{config_path}: get_sweep() repeats a setting: {names}")
   return runs
+
+
+def parse_fixed(items: Sequence[str]) -> dict[str, Any]:
+  """`--set` items ("data.data_dir=/data", "train.num_epochs=1") as overrides; a value is a
+  Python literal where it is one ("0.1", "(1, 2)"), else the string."""
+  fixed = {}
+  for item in items:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+      raise ValueError(f"--set={item!r}: expected field=value, e.g. --set=train.num_epochs=1")
+    try:
+      fixed[key] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      fixed[key] = text
+  return fixed
+
+
+class RunDivergedError(Exception):
+  """A run's summary says it diverged: it ended without results, and re-running the same
+  config would diverge again."""
+
+
+def is_finished(run: Run, config_path: str, root: str) -> bool:
+  """Whether `root/run.name` holds a finished run (its summary.json exists) of the config the
+  sweep gives it now.
+
+  Raises:
+    RunDivergedError: if the run ended by diverging (not a result to reuse, nor to re-run).
+    ConfigError: if the run finished with another config (the config file or the overrides
+      changed since): it is neither reused nor silently overwritten.
+  """
+  workdir = os.path.join(root, run.name)
+  if not os.path.exists(os.path.join(workdir, SUMMARY_FILE)):
+    return False
+  diverged = (read_summary(workdir) or {}).get("diverged")
+  if diverged:
+    raise RunDivergedError(f"{run.name}: diverged, not finished ({diverged}); delete {workdir} "
+                           "to re-run.")
+  try:
+    check_resume(workdir, load_config(config_path, run.overrides))
+  except ConfigError as error:
+    raise ConfigError(f"{run.name}: finished with another config; delete it to re-run. "
+                      f"{error}") from error
+  return True

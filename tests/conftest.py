@@ -8,6 +8,8 @@ import pytest
 from configs import default
 from jaxgen.config import apply_overrides
 
+pytest_plugins = ["tests.slurm_cluster"]
+
 # Repeated compiles of the same tiny programs across tests hit this cache.
 jax.config.update("jax_compilation_cache_dir",
                   os.path.expanduser("~/.cache/jaxgen-tests/jax-cache"))

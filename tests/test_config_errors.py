@@ -2,11 +2,10 @@
 
 import json
 import os
-import shutil
 
 import pytest
 
-from jaxgen import checkpoints, train
+from jaxgen import train
 from jaxgen.config import ConfigError, check_resume, read_run_config
 from jaxgen.config.saved import CONFIG_FILE
 
@@ -26,7 +25,7 @@ ADDED_FIELDS = ("data.resize", "data.mean", "data.std", "optim.gradient_noise", 
      r"config\.metrics\.names='sharpness'.*valid choices:.*layer_rotation"),
     ({"metrics.rwc_variant": "l2"}, r"config\.metrics\.rwc_variant='l2'.*elementwise_mean"),
     ({"data.normalization": "zca"}, r"config\.data\.normalization='zca'.*per_channel"),
-    ({"optim.learning_rate": -0.1}, r"config\.optim\.learning_rate=-0\.1 must be >= 0"),
+    ({"optim.learning_rate": -0.1}, r"config\.optim\.learning_rate=-0\.1 must be > 0"),
     ({"optim.weight_decay_convention": "tf"}, r"weight_decay_convention='tf'.*keras"),
     ({"data.validation_size": 5000},
      r"config\.data\.validation_size=5000(\.0)? leaves no training"),
@@ -79,20 +78,6 @@ def test_a_config_saved_before_fields_were_added_still_resumes(tiny_config, tmp_
   loaded = read_run_config(str(tmp_path))
   assert loaded.train.shuffle is True and loaded.optim.gradient_noise == 0.0
   assert loaded.optim.learning_rate == 0.1
-
-
-def test_truncated_checkpoint_gives_a_clear_error(tiny_config, tmp_path):
-  config = tiny_config(**{"train.num_epochs": 1})
-  train.train_and_evaluate(config, str(tmp_path))
-  latest = checkpoints.saved_steps(str(tmp_path))[-1]
-  step_dir = os.path.join(checkpoints.checkpoint_dir(str(tmp_path)), str(latest), "default")
-  for name in os.listdir(step_dir):  # Lose the array data, keep the metadata.
-    path = os.path.join(step_dir, name)
-    if os.path.isdir(path):
-      shutil.rmtree(path)
-  config = tiny_config(**{"train.num_epochs": 2})
-  with pytest.raises(checkpoints.CheckpointError, match=rf"checkpoint step {latest}.*truncated"):
-    train.train_and_evaluate(config, str(tmp_path))
 
 
 def test_main_lists_registries(capsys):

@@ -74,3 +74,12 @@ def test_variant_configs_and_fixed_overrides_reach_every_run():
   command = runs[0].command(sys.executable, "configs/layer_rotation/c10_cnn1.py:sgd", "/r")
   assert command[3] == "--config=configs/layer_rotation/c10_cnn1.py:sgd"
   assert "--config.data.data_dir=/data/tfds" in command
+
+
+def test_set_values_parse_as_python_literals_or_strings():
+  assert sweep.parse_fixed(["train.num_epochs=1", "data.data_dir=/data", "model.widths=(8, 4)",
+                            "optim.name=sgd=x"]) == {
+      "train.num_epochs": 1, "data.data_dir": "/data", "model.widths": (8, 4),
+      "optim.name": "sgd=x"}
+  with pytest.raises(ValueError, match="expected field=value"):
+    sweep.parse_fixed(["train.num_epochs"])

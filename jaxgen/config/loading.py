@@ -10,6 +10,8 @@ from typing import Any
 
 import ml_collections
 
+from jaxgen.config.errors import ConfigError
+
 
 def load_module(config_path: str) -> ModuleType:
   """Imports a config file ("file.py", or "file.py:arg" whose argument is ignored here)."""
@@ -21,13 +23,25 @@ def load_module(config_path: str) -> ModuleType:
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, Any]) -> None:
-  """Sets each dotted field ("optim.learning_rate") of `config` to its value, in place."""
+  """Sets each dotted field ("optim.learning_rate") of `config` to its value, in place.
+
+  Raises:
+    ConfigError: for a section that does not exist, or a value of the wrong type (a new
+      field in an existing section is added, and `validate` reports it by name).
+  """
   for key, value in overrides.items():
     section, _, field = key.rpartition(".")
     target = config
     for part in filter(None, section.split(".")):
+      if not isinstance(target, ml_collections.ConfigDict) or part not in target:
+        valid = ", ".join(sorted(target)) if isinstance(target, ml_collections.ConfigDict) else ""
+        raise ConfigError(f"config.{key}: there is no section {part!r} here"
+                          + (f"; valid sections and fields: {valid}" if valid else ""))
       target = target[part]
-    target[field] = value
+    try:
+      target[field] = value
+    except (TypeError, ValueError, AttributeError) as error:
+      raise ConfigError(f"config.{key}={value!r} cannot be set: {error}") from None
 
 
 def load_config(config_path: str,

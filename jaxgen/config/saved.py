@@ -12,6 +12,7 @@ from typing import Any
 
 import ml_collections
 
+from jaxgen import files
 from jaxgen.config import schema
 from jaxgen.config.errors import ConfigError
 
@@ -29,9 +30,9 @@ def to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 
 def write_run_config(workdir: str, config: ml_collections.ConfigDict) -> None:
-  """Writes `config.json` into `workdir`."""
-  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-    json.dump(to_dict(config), f, indent=2, sort_keys=True)
+  """Writes `config.json` into `workdir`, replacing any earlier one whole (never in place)."""
+  files.write_atomic(os.path.join(workdir, CONFIG_FILE),
+                     json.dumps(to_dict(config), indent=2, sort_keys=True))
 
 
 def has_run_config(workdir: str) -> bool:
@@ -57,12 +58,23 @@ def read_run_config(workdir: str) -> ml_collections.ConfigDict:
   schema default, which reproduces the behaviour from before they existed.
 
   Raises:
-    ConfigError: if `workdir` holds no config.json.
+    ConfigError: if `workdir` holds no config.json, or one that is empty or not valid JSON.
   """
   if not has_run_config(workdir):
     raise ConfigError(f"{workdir} holds no run: there is no {CONFIG_FILE} in it")
-  with open(os.path.join(workdir, CONFIG_FILE)) as f:
-    saved = json.load(f)
+  path = os.path.join(workdir, CONFIG_FILE)
+  with open(path) as f:
+    text = f.read()
+  try:
+    saved = json.loads(text)
+    if not isinstance(saved, dict):
+      raise ValueError(f"a JSON {type(saved).__name__}, not an object")
+  except ValueError as error:
+    state = "is empty" if not text.strip() else f"is not a saved config ({error})"
+    raise ConfigError(
+        f"{path} {state}: it was damaged outside jaxgen (jaxgen replaces it whole). If you "
+        "know the run's config, delete this file and re-run that config on this workdir to "
+        "resume from its checkpoints; otherwise use a fresh --workdir.") from error
   return ml_collections.ConfigDict(_with_defaults(saved, to_dict(schema.get_config())))
 
 

@@ -5,6 +5,8 @@ the valid choices.
 """
 
 import difflib
+import os
+import re
 
 import ml_collections
 
@@ -16,6 +18,7 @@ from jaxgen.data.pipeline import TEST_SPLIT_CHOICES, VALIDATION_SPLIT_CHOICES
 from jaxgen.data.preprocess import NORMALIZATIONS
 from jaxgen.data.sources import DATASETS
 from jaxgen.metrics import RWC_VARIANTS
+from jaxgen.optim.keras import BASES
 from jaxgen.optim.optimizers import OPTIMIZERS, WEIGHT_DECAY_CONVENTIONS
 from jaxgen.optim.schedules import SCHEDULES
 
@@ -32,6 +35,85 @@ def _positive(value, field: str, allow_zero: bool = False) -> None:
   if value < 0 or (value == 0 and not allow_zero):
     bound = ">= 0" if allow_zero else "> 0"
     raise ConfigError(f"config.{field}={value} must be {bound}")
+
+
+def _require(ok: bool, field: str, value, valid: str) -> None:
+  if not ok:
+    raise ConfigError(f"config.{field}={value!r} must be {valid}")
+
+
+def _in(config: ml_collections.ConfigDict, field: str, low: float, high: float | None = None,
+        low_open: bool = False, high_open: bool = False) -> None:
+  """Raises ConfigError unless config.<field> lies in the interval from low to high."""
+  value = config
+  for part in field.split("."):
+    value = value[part]
+  ok = (value > low if low_open else value >= low) and (
+      high is None or (value < high if high_open else value <= high))
+  if high is None:
+    valid = f"{'>' if low_open else '>='} {low}"
+  else:
+    valid = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+  _require(ok, field, value, valid)
+
+
+def _epochs(value, field: str) -> None:
+  _require(all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in value), field,
+           tuple(value), "a tuple of epochs (ints >= 0)")
+
+
+def _regex(value: str, field: str) -> None:
+  try:
+    re.compile(value)
+  except re.error as error:
+    raise ConfigError(f"config.{field}={value!r} is not a valid regular expression "
+                      f"({error})") from None
+
+
+def _check_ranges(config: ml_collections.ConfigDict) -> None:
+  """Raises ConfigError for a numeric field outside the range where it means something, or a
+  path or pattern field that cannot be used; field by field, in the schema's order."""
+  data = config.data
+  _in(config, "data.train_per_class", 0)
+  _require(all(s > 0 for s in data.std), "data.std", tuple(data.std), "all > 0")
+  _in(config, "data.corruption.num_kept_classes", 0)
+  _choice(data.corruption.gaussian_stats, corruptions.GAUSSIAN_STATS,
+          "data.corruption.gaussian_stats")
+  if data.get("data_dir"):
+    _require(os.path.isdir(data.data_dir), "data.data_dir", data.data_dir,
+             "an existing directory (\"\" for the tfds default ~/tensorflow_datasets)")
+  _in(config, "augment.crop_padding", 0)
+
+  optim = config.optim
+  if not optim.copy_rotation_from:  # With recorded rotations, Layca ignores learning_rate.
+    _in(config, "optim.learning_rate", 0, low_open=True)
+  else:
+    _require(os.path.isdir(optim.copy_rotation_from), "optim.copy_rotation_from",
+             optim.copy_rotation_from, "the workdir of an existing run")
+  _in(config, "optim.warmup_epochs", 0)
+  _in(config, "optim.warmup_start_factor", 0, 1)
+  _in(config, "optim.alpha", -1, 1, low_open=True, high_open=True)
+  for field in ("momentum", "b1", "b2", "rms_decay"):
+    _in(config, f"optim.{field}", 0, 1, high_open=True)
+  _in(config, "optim.eps", 0, low_open=True)
+  _in(config, "optim.decay_factor", 0, low_open=True)
+  _epochs(optim.milestones, "optim.milestones")
+  _choice(optim.base, BASES, "optim.base")
+  for field in ("optim.layer_rule", "optim.weight_decay_rule", "metrics.layer_rule"):
+    _regex(config[field.split(".")[0]][field.split(".")[1]], field)
+  for rule in optim.multiplier_rules:
+    _require(len(rule) == 2 and isinstance(rule[0], str) and isinstance(rule[1], int | float)
+             and rule[1] >= 0, "optim.multiplier_rules", tuple(optim.multiplier_rules),
+             "((regex, multiplier >= 0), ...)")
+    _regex(rule[0], "optim.multiplier_rules")
+
+  for field in ("target_train_loss", "plateau_epochs", "plateau_min_delta", "fail_check_epoch"):
+    _in(config, f"train.stop.{field}", 0)
+
+  for field in ("every_epochs", "snapshot_every_epochs", "snapshot_until_epoch"):
+    _in(config, f"checkpoint.{field}", 0)  # 0: none (every_epochs: only snapshots and the end).
+  _epochs(config.checkpoint.snapshot_epochs, "checkpoint.snapshot_epochs")
+  _in(config, "sharding.seed_axis_size", 1)
 
 
 # A builder argument annotated with one of these must hold a value of that type.
@@ -101,7 +183,6 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 
   _check_builder_types(OPTIMIZERS, config.optim.name, config.optim, "optim")
   _check_builder_types(SCHEDULES, config.optim.schedule, config.optim, "optim")
-  _positive(config.optim.learning_rate, "optim.learning_rate", allow_zero=True)
   _positive(config.optim.weight_decay, "optim.weight_decay", allow_zero=True)
   _positive(config.optim.gradient_noise, "optim.gradient_noise", allow_zero=True)
   _choice(config.optim.weight_decay_convention, WEIGHT_DECAY_CONVENTIONS,
@@ -128,3 +209,4 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _check_builder_types(metrics.METRICS, name, config.metrics, "metrics")
   _choice(config.metrics.rwc_variant, RWC_VARIANTS, "metrics.rwc_variant")
   _choice(config.sharding.seed_strategy, seed_strategy.STRATEGIES, "sharding.seed_strategy")
+  _check_ranges(config)
