@@ -5,10 +5,11 @@
 seeds one after another inside the same jitted program: each seed's convolutions keep their
 plain form. The loop over seeds is unrolled (a Python loop at trace time), not a `lax.map`:
 XLA:CPU gives its fast convolution kernels only to convolutions outside loops (see
-`program.build_program`). Both combine with seeds spread over devices
-(`sharding.seed_axis_size` = D > 1): the D device groups of S/D seeds are always vmapped over
-the "seeds" mesh axis, each device holding one group, and the strategy says how a device runs
-the S/D seeds of its group.
+`program.build_program`). The price: the program holds S copies of the step, so it compiles
+about S times longer (minutes for 4 seeds of the small AlexNet on the busy 2-core CPU).
+Both combine with seeds spread over devices (`sharding.seed_axis_size` = D > 1): the D
+device groups of S/D seeds are always vmapped over the "seeds" mesh axis, each device holding
+one group, and the strategy says how a device runs the S/D seeds of its group.
 
 `auto` picks `map` for convolutional models on CPU and `vmap` otherwise, from measurements of
 4 seeds against 1 (`benchmarks/vs_pytorch.py --seeds=4`, interleaved, on the busy 2-core
