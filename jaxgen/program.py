@@ -1,9 +1,11 @@
 """The jitted functions of a run: `build_program` binds the static parts of each step once.
 
-Each function is vmapped over the leading seed axis of the state and jitted once per run, so
-a test can check that every one of them compiled once (`Program.<name>._cache_size()`). The
-trainer runs all the steps between two events as one `train_chunk` call: one dispatch of a loop
-on device, except on CPU, where it dispatches one `train_step` per step (see `build_program`).
+Each function runs over the leading seed axis of the state (vmapped, or for the train and eval
+steps one seed after another, as `sharding.seed_strategy` says: see `seed_strategy`) and is
+jitted once per run, so a test can check that every one of them compiled once
+(`Program.<name>._cache_size()`). The trainer runs all the steps between two events as one
+`train_chunk` call: one dispatch of a loop on device, except on CPU, where it dispatches one
+`train_step` per step (see `build_program`).
 """
 
 import functools
@@ -17,7 +19,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxgen import sharding, steps
+from jaxgen import seed_strategy, sharding, steps
 from jaxgen.data.augment import prepare_inputs
 from jaxgen.metrics import references
 from jaxgen.train_state import TrainState, init_state
@@ -41,6 +43,8 @@ class Program(NamedTuple):
       each (S,), over a whole padded split.
     measure_step: state -> (state, {"loss", "accuracy", "<metric>/<layer>"}); closes a
       logging interval and donates the state.
+    seed_strategy: how train_step and eval_step run the seeds, "vmap" or "map" (the
+      resolved `config.sharding.seed_strategy`).
   """
 
   init: jax.stages.Wrapped
@@ -49,6 +53,7 @@ class Program(NamedTuple):
   train_chunk: Callable[..., TrainState]
   eval_step: jax.stages.Wrapped
   measure_step: jax.stages.Wrapped
+  seed_strategy: str = "vmap"
 
 
 def _loop_on_device(state: TrainState, order: jax.Array, num_steps: jax.Array,
@@ -96,20 +101,26 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
   state_sharding = sharding.seed_sharding(mesh)
   sample_input = prepare_inputs(jnp.asarray(sample_images), None, False, config.data,
                                 config.augment)
-  init = jax.vmap(functools.partial(init_state, model=model, tx=tx, sample_input=sample_input,
-                                    references=references(config.metrics.names)))
+  init_one = functools.partial(init_state, model=model, tx=tx, sample_input=sample_input,
+                               references=references(config.metrics.names))
+  init = jax.vmap(init_one)
+  platform = mesh.devices.flat[0].platform
+  strategy = seed_strategy.resolve(
+      config.sharding.seed_strategy, platform,
+      seed_strategy.is_convolutional(jax.eval_shape(init_one, jnp.int32(0)).params))
+  over_seeds = functools.partial(seed_strategy.over_seeds, strategy=strategy,
+                                 seed_groups=mesh.shape["seeds"])
   batch_sharding = sharding.batch_sharding(mesh)
   epoch_order = functools.partial(steps.seed_epoch_order, num_examples=num_train, config=config)
-  train_step = jax.vmap(
+  train_step = over_seeds(
       functools.partial(steps.train_step, model=model, tx=tx, config=config,
-                        batch_sharding=batch_sharding),
-      in_axes=(0, 0, None, None), spmd_axis_name="seeds")
+                        batch_sharding=batch_sharding), num_seeded=2)
   jitted_step = jax.jit(train_step, donate_argnums=0, out_shardings=state_sharding)
   if loop_on_device is None:
     # XLA:CPU rewrites convolutions into the form its fast (Eigen) kernels take in the
     # top-level computation only (its ConvCanonicalization pass): inside a loop they fall to a
     # naive emitter, 10x slower on the default CNN and not bit-identical to `train_step`.
-    loop_on_device = mesh.devices.flat[0].platform != "cpu"
+    loop_on_device = platform != "cpu"
   if loop_on_device:
     train_chunk = jax.jit(
         functools.partial(_loop_on_device, step=train_step, state_sharding=state_sharding),
@@ -125,9 +136,9 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
                           out_shardings=state_sharding),
       train_step=jitted_step,
       train_chunk=train_chunk,
-      eval_step=jax.jit(
-          jax.vmap(eval_step, in_axes=(0, None, None, None), spmd_axis_name="seeds")),
+      eval_step=jax.jit(over_seeds(eval_step, num_seeded=1)),
       measure_step=jax.jit(
           jax.vmap(measure_step, spmd_axis_name="seeds"), donate_argnums=0,
           out_shardings=(state_sharding, sharding.replicated(mesh))),
+      seed_strategy=strategy,
   )

@@ -8,6 +8,7 @@ import ml_collections
 import optax
 
 from jaxgen import metrics as metrics_lib
+from jaxgen import precision
 from jaxgen.data.augment import prepare_inputs
 from jaxgen.data.pipeline import batch_of_order, epoch_order, gather_batch
 from jaxgen.train_state import (
@@ -71,8 +72,10 @@ def train_step(state: TrainState, order: jax.Array, images: jnp.ndarray, labels:
 
   def loss_fn(params):
     variables = {"params": params, "batch_stats": state.batch_stats}
-    logits, updates = model.apply(variables, inputs, train=True, mutable=["batch_stats"],
-                                  rngs={"dropout": dropout_key})
+    logits, updates = precision.apply_model(
+        model, variables, inputs, config.train.compute_dtype, train=True,
+        mutable=["batch_stats"], rngs={"dropout": dropout_key})
+    logits = logits.astype(jnp.float32)  # The loss in float32 under mixed precision too.
     return _cross_entropy(logits, batch_labels).mean(), (logits, updates)
 
   (loss, (logits, model_updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
@@ -133,7 +136,8 @@ def evaluate_batches(variables: dict, images: jnp.ndarray, labels: jnp.ndarray,
     if batch_sharding is not None:
       batch_images = jax.lax.with_sharding_constraint(batch_images, batch_sharding)
     inputs = prepare_inputs(batch_images, None, False, config.data, config.augment)
-    logits = model.apply(variables, inputs, train=False)
+    logits = precision.apply_model(model, variables, inputs, config.train.compute_dtype,
+                                   train=False).astype(jnp.float32)
     loss = jnp.sum(_cross_entropy(logits, batch_labels) * batch_mask)
     hits = {"accuracy": jnp.argmax(logits, -1) == batch_labels}
     if top_k:

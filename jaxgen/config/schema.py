@@ -115,6 +115,9 @@ def get_config() -> ml_collections.ConfigDict:
   # hits (Keras/TF in_top_k), so constant logits score 100%; PyTorch's topk breaks ties.
   config.train.eval_top_k = ()
   config.train.log_every_steps = 0  # Logging events (metrics, eval): 0 = each epoch end.
+  # Dtype of the forward and backward pass: float32 | bfloat16 (mixed precision, for GPUs:
+  # parameters, batch statistics and optimizer state stay float32; see jaxgen/precision.py).
+  config.train.compute_dtype = "float32"
   # Stopping rules are checked per seed at each logging event on the running train loss and
   # accuracy of the interval (training mode: BN batch statistics, augmentation), or on the
   # test accuracy of that event; a stopped seed is frozen and summary.json records when and why.
@@ -147,4 +150,9 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.sharding = ml_collections.ConfigDict()
   config.sharding.seed_axis_size = 1  # Devices along the seed axis; the rest split batches.
+  # How each device runs its seeds' train and eval steps: vmap (batched into one step; dense
+  # layers batch well) | map (one seed after another in the same program; convolutions keep
+  # their fast ungrouped form) | auto (map for convolutional models on CPU, else vmap: what
+  # benchmarks/vs_pytorch.py measured). All give the same parameters up to float rounding.
+  config.sharding.seed_strategy = "auto"
   return config

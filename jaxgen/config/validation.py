@@ -10,7 +10,7 @@ import re
 
 import ml_collections
 
-from jaxgen import metrics, models
+from jaxgen import metrics, models, precision, seed_strategy
 from jaxgen.config import saved, schema
 from jaxgen.config.errors import ConfigError
 from jaxgen.data import corruptions
@@ -195,6 +195,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                       "ints >= 1")
   _positive(config.train.num_epochs, "train.num_epochs")
   _positive(config.train.log_every_steps, "train.log_every_steps", allow_zero=True)
+  _choice(config.train.compute_dtype, precision.COMPUTE_DTYPES, "train.compute_dtype")
   for field in ("target_train_accuracy", "target_test_accuracy", "fail_below_accuracy"):
     value = config.train.stop[field]
     if not 0.0 <= value <= 1.0:
@@ -207,4 +208,5 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   for name in config.metrics.names:
     _check_builder_types(metrics.METRICS, name, config.metrics, "metrics")
   _choice(config.metrics.rwc_variant, RWC_VARIANTS, "metrics.rwc_variant")
+  _choice(config.sharding.seed_strategy, seed_strategy.STRATEGIES, "sharding.seed_strategy")
   _check_ranges(config)

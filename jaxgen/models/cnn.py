@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxgen.models.pooling import max_pool
 from jaxgen.models.registry import MODELS
 
 
@@ -23,7 +24,7 @@ class SmallCNN(nn.Module):
       if self.batch_norm:
         x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
       x = nn.relu(x)
-      x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      x = max_pool(x, (2, 2), strides=(2, 2))
     x = x.reshape((x.shape[0], -1))
     x = nn.relu(nn.Dense(self.hidden)(x))
     return nn.Dense(self.num_classes)(x)

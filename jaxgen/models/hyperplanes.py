@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.models.naming import LayerNamer
+from jaxgen.models.pooling import max_pool
 from jaxgen.models.registry import MODELS
 from jaxgen.models.torch_layers import VGG_CONV_INIT, VGG_DENSE_INIT, torch_conv
 from jaxgen.models.torch_layers import batch_norm as torch_batch_norm
@@ -121,7 +122,7 @@ class TorchVGG(nn.Module):
     in_height, in_width = x.shape[1:3]
     for entry in self.cfg:
       if entry == "M":
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        x = max_pool(x, (2, 2), strides=(2, 2))
         continue
       x = torch_conv(x, entry, 3, 1, use_bias=True, name=names.kernel("conv"),
                      kernel_init=self.conv_init, bias_init=ZEROS)

@@ -28,6 +28,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgen.models.naming import LayerNamer
+from jaxgen.models.pooling import max_pool
 from jaxgen.models.registry import MODELS
 
 # Keras he_uniform: U(±sqrt(6 / fan_in)).
@@ -88,7 +89,7 @@ class KerasVGG(nn.Module):
         x = nn.relu(x)
         x = _batch_norm(train, names.bn_after(), self.bn_momentum)(x)
       if stage < len(self.widths) - 1:
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        x = max_pool(x, (2, 2), strides=(2, 2))
     x = jnp.mean(x, axis=(1, 2))
     return nn.Dense(self.num_classes, use_bias=False, kernel_init=HE_UNIFORM,
                     name=names.kernel("dense"))(x)
@@ -116,7 +117,7 @@ class TorchBlogVGG(nn.Module):
         x = nn.Conv(width, (3, 3), padding="SAME", use_bias=False, kernel_init=init,
                     name=names.kernel("conv"))(x)
         x = nn.relu(_batch_norm(train, names.bn_after())(x))
-      x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      x = max_pool(x, (2, 2), strides=(2, 2))
     x = x.reshape((x.shape[0], -1))
     x = nn.Dense(self.hidden, use_bias=False, kernel_init=init, name=names.kernel("dense"))(x)
     x = nn.relu(_batch_norm(train, names.bn_after())(x))

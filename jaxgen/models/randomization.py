@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.models.mlp import MLP
+from jaxgen.models.pooling import max_pool
 from jaxgen.models.registry import MODELS
 
 # Local response normalisation constants of the TF CIFAR-10 tutorial (tf.nn.lrn arguments),
@@ -54,7 +55,13 @@ def local_response_norm(x: jnp.ndarray, depth_radius: int = LRN_DEPTH_RADIUS,
   window = (1,) * (x.ndim - 1) + (2 * depth_radius + 1,)
   padding = ((0, 0),) * (x.ndim - 1) + ((depth_radius, depth_radius),)
   sqr_sum = jax.lax.reduce_window(jnp.square(x), 0.0, jax.lax.add, window, (1,) * x.ndim, padding)
-  return x / (bias + alpha * sqr_sum) ** beta
+  scale = bias + alpha * sqr_sum
+  if beta == 0.75:
+    # scale^-3/4 = rsqrt(scale) * sqrt(rsqrt(scale)): XLA:CPU's pow (an exp of a log) made
+    # the whole normalisation, forward and backward, 2.5-3x slower.
+    inverse_root = jax.lax.rsqrt(scale)
+    return x * inverse_root * jnp.sqrt(inverse_root)
+  return x / scale ** beta
 
 
 class AlexNetSmall(nn.Module):
@@ -72,7 +79,7 @@ class AlexNetSmall(nn.Module):
     del train  # No dropout or batch norm.
     for _ in range(2):
       x = nn.relu(nn.Conv(64, (5, 5), padding="SAME")(x))
-      x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+      x = max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
       if self.lrn:
         x = local_response_norm(x)
     x = x.reshape((x.shape[0], -1))
@@ -126,7 +133,7 @@ class InceptionSmall(nn.Module):
         _, c1, c3 = stage
         x = jnp.concatenate([conv(c1, 1)(x, train), conv(c3, 3)(x, train)], axis=-1)
       else:
-        pooled = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+        pooled = max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
         x = jnp.concatenate([conv(stage[1], 3, 2)(x, train), pooled], axis=-1)
     x = x.mean(axis=(1, 2))
     return nn.Dense(self.num_classes)(x)

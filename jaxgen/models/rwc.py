@@ -33,13 +33,14 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgen.models.naming import LayerNamer
+from jaxgen.models.pooling import max_pool
 from jaxgen.models.registry import MODELS
 from jaxgen.models.torch_layers import (
-    VGG_CONV_INIT,
-    VGG_DENSE_INIT,
-    batch_norm,
-    torch_conv,
-    torch_dense,
+  VGG_CONV_INIT,
+  VGG_DENSE_INIT,
+  batch_norm,
+  torch_conv,
+  torch_dense,
 )
 
 RESNET18_WIDTHS = (64, 128, 256, 512)
@@ -105,7 +106,7 @@ class CifarVGG(nn.Module):
     names = LayerNamer()
     for entry in self.cfg:
       if entry == "M":
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        x = max_pool(x, (2, 2), strides=(2, 2))
         continue
       x = torch_conv(x, entry, 3, 1, use_bias=True, name=names.kernel("conv"),
                       kernel_init=VGG_CONV_INIT, bias_init=nn.initializers.zeros)
@@ -133,7 +134,7 @@ class CifarAlexNet(nn.Module):
     for features, strides, pool in ALEXNET_CONVS:
       x = nn.relu(torch_conv(x, features, 3, strides, use_bias=True, name=names.kernel("conv")))
       if pool:
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        x = max_pool(x, (2, 2), strides=(2, 2))
     x = x.reshape((x.shape[0], -1))
     for hidden in ALEXNET_HIDDEN:
       x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
