@@ -86,7 +86,7 @@ class ChecksummedManager(ocp.CheckpointManager):
 
   def save(self, step: int, *args, **kwargs) -> bool:
     saved = super().save(step, *args, **kwargs)
-    if saved and jax.process_index() == 0:
+    if saved and distributed.is_primary():
       self._recorder = threading.Thread(target=self._record_when_final, args=(step,),
                                         name=f"checksums-{step}")
       self._recorder.start()
@@ -255,7 +255,7 @@ def set_aside(manager: ocp.CheckpointManager, workdir: str, steps: list[int]) ->
     The directory they were moved to.
   """
   target = os.path.join(os.path.abspath(workdir), DAMAGED_DIR)
-  for step in steps if jax.process_index() == 0 else ():
+  for step in steps if distributed.is_primary() else ():
     os.makedirs(target, exist_ok=True)
     destination = os.path.join(target, str(step))
     suffix = 1

@@ -9,10 +9,12 @@
 """
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
+import jax
 from absl import app, flags
 from absl import logging as absl_logging
 
@@ -22,6 +24,15 @@ USAGE_ERROR = 2
 _HELP_FLAGS = ("--help", "-help", "-?", "--helpshort", "--helpfull")
 
 flags.DEFINE_bool("verbose", False, "Show the traceback of a config or flag error.")
+
+
+def use_compilation_cache() -> None:
+  """Keeps compiled programs in ~/.cache/jaxgen/jax-compilation-cache (unless the environment
+  names another, JAX_COMPILATION_CACHE_DIR): sweeps, resumed runs and requeued jobs compile
+  the same programs again, which a persistent cache makes near free."""
+  if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    jax.config.update("jax_compilation_cache_dir",
+                      os.path.expanduser("~/.cache/jaxgen/jax-compilation-cache"))
 
 
 def quiet_library_logs() -> None:

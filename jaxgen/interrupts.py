@@ -25,11 +25,12 @@ class Interrupted(KeyboardInterrupt):
   Attributes:
     signum: the signal received.
     step: the steps the run had taken (None if training had not started).
-    epoch: the epoch in progress (1-based).
+    epoch: the epochs the run had completed (fractional between epoch ends), as the
+      progress lines count them.
     num_epochs: the run's length in epochs.
   """
 
-  def __init__(self, signum: int, step: int | None = None, epoch: int = 0,
+  def __init__(self, signum: int, step: int | None = None, epoch: float = 0,
                num_epochs: int = 0):
     self.signum, self.step, self.epoch, self.num_epochs = signum, step, epoch, num_epochs
     super().__init__(self.describe())
@@ -38,7 +39,9 @@ class Interrupted(KeyboardInterrupt):
     """"Interrupted at step S (epoch e/E)" (or "before training started")."""
     if self.step is None:
       return "Interrupted before training started"
-    return f"Interrupted at step {self.step} (epoch {self.epoch}/{self.num_epochs})"
+    epoch = round(self.epoch, 2)
+    epoch = int(epoch) if epoch == int(epoch) else epoch
+    return f"Interrupted at step {self.step} (epoch {epoch}/{self.num_epochs})"
 
   @property
   def exit_code(self) -> int:
@@ -66,14 +69,14 @@ class InterruptGuard:
     self._previous: dict[int, object] = {}
     self._depth = 0
     self._pending: int | None = None
-    self._where: dict[str, int] = {}
+    self._where: dict[str, float] = {}
 
   def at(self, step: int, events) -> None:
     """Records the run's progress (steps taken; `events`: its EventSchedule) for the message
     of an interruption."""
     num_epochs = events.total_steps // events.steps_per_epoch
     self._where = {"step": step, "num_epochs": num_epochs,
-                   "epoch": min(step // events.steps_per_epoch + 1, num_epochs)}
+                   "epoch": step / events.steps_per_epoch}
 
   def __enter__(self) -> "InterruptGuard":
     if threading.current_thread() is threading.main_thread():

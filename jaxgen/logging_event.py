@@ -178,7 +178,7 @@ class EventLogger:
     rows = _rows(step, events.epoch(step), wall_time, self._seeds, active, train_values, evals,
                  float(self._setup.learning_rate(step - 1)))
     if self._primary:
-      self._log.write(rows, len(self._seeds))
+      self._log.write(rows)
       self._progress.show(rows[0])
       # tqdm.write keeps the line clear of an open progress bar.
       tqdm.tqdm.write(console.progress_line(rows, self._num_epochs, len(self._seeds)),

@@ -15,7 +15,6 @@ import shlex
 import shutil
 import sys
 
-import jax
 from absl import app, flags
 from ml_collections import config_flags
 
@@ -50,11 +49,7 @@ def _same_command() -> str:
 
 
 def main(argv: list[str]) -> None:
-  # Sweeps and resumed runs compile the same programs again: a persistent cache makes that
-  # near free. JAX_COMPILATION_CACHE_DIR, if set, takes precedence.
-  if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-    jax.config.update("jax_compilation_cache_dir",
-                      os.path.expanduser("~/.cache/jaxgen/jax-compilation-cache"))
+  command_line.use_compilation_cache()
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if FLAGS.list:
@@ -74,13 +69,15 @@ def main(argv: list[str]) -> None:
     if FLAGS.verbose:
       raise
     # The message says what happened and what to change; the stack adds nothing.
-    print(f"error: {error}", file=sys.stderr)
+    if distributed.is_primary():  # One message for the run, not one per process.
+      print(f"error: {error}", file=sys.stderr)
     sys.exit(1)
   except KeyboardInterrupt as error:  # SIGINT or SIGTERM, after the run's clean-up.
     if not isinstance(error, interrupts.Interrupted):
       error = interrupts.Interrupted(interrupts.signal_of(error))
-    print(f"{error.describe()}; re-run the same command to resume: {_same_command()}",
-          file=sys.stderr, flush=True)
+    if distributed.is_primary():
+      print(f"{error.describe()}; re-run the same command to resume: {_same_command()}",
+            file=sys.stderr, flush=True)
     sys.exit(error.exit_code)
 
 

@@ -43,9 +43,13 @@ def save_figure(fig: plt.Figure, path: str, dpi: int = 110) -> None:
 
 
 def _mean_and_spread(values: list[float]) -> tuple[float, float]:
-  """Mean and standard deviation of the finite values (NaN, NaN when there is none)."""
+  """Mean and sample standard deviation (as the console prints) of the finite values (NaN, NaN
+  when there is none; a spread of 0 for one value)."""
   finite = [v for v in values if np.isfinite(v)]
-  return (float(np.mean(finite)), float(np.std(finite))) if finite else (np.nan, np.nan)
+  if not finite:
+    return np.nan, np.nan
+  spread = float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
+  return float(np.mean(finite)), spread
 
 
 def _seed_stats(rows: Rows, key: str,

@@ -174,10 +174,9 @@ class RunLog:
       self._writers[seed] = SummaryWriter(tensorboard_run_dir(self._tensorboard_dir, seed))
     return self._writers[seed]
 
-  def write(self, rows: Iterable[dict[str, Any]], num_seeds: int) -> None:
+  def write(self, rows: Iterable[dict[str, Any]]) -> None:
     """Appends rows (each with step, seed and split) and mirrors scalars to TensorBoard,
     each seed as its own TensorBoard run (`tensorboard/seed_<seed>/`, tags `<split>/<key>`)."""
-    del num_seeds  # Every seed has its own TensorBoard run, however many there are.
     rows = [{key: json_safe(value) for key, value in row.items()} for row in rows]
     with open(self._path, "a") as f:
       f.writelines(json.dumps(row) + "\n" for row in rows)

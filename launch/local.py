@@ -39,6 +39,7 @@ flags.DEFINE_multi_string("set", [], "A fixed override for every run, e.g. "
 
 
 _print_lock = threading.Lock()
+_INTERRUPTED = (130, 143)  # jaxgen.main's exit status after SIGINT / SIGTERM.
 
 
 def _report(message: str) -> None:
@@ -87,6 +88,9 @@ def run_one(run: Run, config_path: str, root: str, label: str = "") -> tuple[str
   took = console.format_duration(time.time() - start)
   if process.returncode == 0:
     _report(f"[done   {label}] {run.name} in {took}: {final_numbers(workdir)}")
+  elif process.returncode in _INTERRUPTED:
+    _report(f"[stopped {label}] {run.name}: interrupted after {took} (its checkpoints are "
+            "intact); run the sweep again to resume it")
   else:
     _report(f"[FAILED {label}] {run.name}: exit status {process.returncode} after {took}; "
             f"see {log_path}")
@@ -95,11 +99,18 @@ def run_one(run: Run, config_path: str, root: str, label: str = "") -> tuple[str
 
 def run_sweep(config_path: str, root: str, runs: list[Run], parallel: int) -> dict[str, int]:
   """Runs every run, `parallel` at a time; returns each run's exit code."""
-  with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-    results = pool.map(
+  pool = concurrent.futures.ThreadPoolExecutor(max_workers=parallel)
+  try:
+    results = dict(pool.map(
         lambda item: run_one(item[1], config_path, root, f"{item[0]}/{len(runs)}"),
-        enumerate(runs, start=1))
-    return dict(results)
+        enumerate(runs, start=1)))
+  except KeyboardInterrupt:
+    # Ctrl-C reached the running runs too (one process group): they stop at a safe point;
+    # the queued ones must not start.
+    pool.shutdown(wait=True, cancel_futures=True)
+    raise
+  pool.shutdown()
+  return results
 
 
 def main(argv: list[str]) -> None:
@@ -114,7 +125,11 @@ def main(argv: list[str]) -> None:
     return
   print(f"{len(runs)} runs in {os.path.abspath(FLAGS.workdir)}, {FLAGS.parallel} at a time.",
         flush=True)
-  codes = run_sweep(FLAGS.config, FLAGS.workdir, runs, FLAGS.parallel)
+  try:
+    codes = run_sweep(FLAGS.config, FLAGS.workdir, runs, FLAGS.parallel)
+  except KeyboardInterrupt:
+    print("Interrupted; run the same command again to resume the sweep.", file=sys.stderr)
+    sys.exit(130)
   failed = [name for name, code in codes.items() if code]
   print(f"{len(codes) - len(failed)} of {len(codes)} runs finished"
         + (f"; failed: {', '.join(failed)}" if failed else "."))

@@ -28,6 +28,7 @@ import ml_collections
 import submitit
 from absl import app, flags
 
+from jaxgen import command_line
 from jaxgen import config as config_lib
 from launch import jobs
 from launch.sweep import Run, RunDivergedError, expand, is_finished, parse_fixed
@@ -94,7 +95,9 @@ def plan(config_path: str, root: str, runs: list[Run]) -> Plan:
   states = jobs.queue_states() if recorded else {}
   result = Plan([], [], {}, {})
   for run in runs:
-    job = recorded.get(run.name)
+    # Recorded by folder name (a sweep begun with full-float names keeps its folders), as
+    # launch.status finds runs.
+    job = recorded.get(os.path.basename(run.workdir(root)))
     if job is not None and jobs.is_live(states.get(job.job_id)):
       result.queued[run.name] = job.job_id
       continue
@@ -171,7 +174,8 @@ def submit(executor: submitit.AutoExecutor, root: str,
   with executor.batch():
     submitted = [executor.submit(TrainRun(config, run.workdir(root)))
                  for run, config in runs]
-  records = [jobs.Job(run.name, job.job_id, str(job.paths.stdout), str(job.paths.result_pickle))
+  records = [jobs.Job(os.path.basename(run.workdir(root)), job.job_id, str(job.paths.stdout),
+                      str(job.paths.result_pickle))
              for (run, _), job in zip(runs, submitted, strict=True)]
   jobs.record(root, records)
   return records
@@ -215,4 +219,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  command_line.run(main)

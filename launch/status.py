@@ -16,8 +16,8 @@ import sys
 
 from absl import app
 
+from jaxgen import command_line, run_log
 from jaxgen import config as config_lib
-from jaxgen import run_log
 from launch import jobs
 
 
@@ -122,4 +122,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  command_line.run(main)

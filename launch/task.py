@@ -5,14 +5,12 @@ this module) rather than by value, as it would a class of the `__main__` module.
 """
 
 import logging as std_logging
-import os
 
-import jax
 import ml_collections
 import submitit
 from absl import flags, logging
 
-from jaxgen import train
+from jaxgen import command_line, train
 
 
 class TrainRun(submitit.helpers.Checkpointable):
@@ -28,9 +26,7 @@ class TrainRun(submitit.helpers.Checkpointable):
 
   def __call__(self) -> str:
     _log_to_task_output()
-    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-      jax.config.update("jax_compilation_cache_dir",
-                        os.path.expanduser("~/.cache/jaxgen/jax-compilation-cache"))
+    command_line.use_compilation_cache()
     train.train_and_evaluate(self.config, self.workdir)
     return self.workdir
 
@@ -40,11 +36,9 @@ def _log_to_task_output() -> None:
   # No flags are parsed in a task; marking them parsed stops absl's "before flag parsing" note.
   if not flags.FLAGS.is_parsed():
     flags.FLAGS.mark_as_parsed()
-  handler = logging.get_absl_handler()
-  # As jaxgen.main: orbax's per-save INFO lines would drown jaxgen's.
-  handler.addFilter(lambda record: "/orbax/" not in record.pathname)
+  command_line.quiet_library_logs()  # As jaxgen.main: no backend probing or orbax INFO lines.
   absl_logger = logging.get_absl_logger()
-  absl_logger.addHandler(handler)
+  absl_logger.addHandler(logging.get_absl_handler())
   # submitit has its own handler; through the root logger its lines would appear twice.
   absl_logger.propagate = False
   std_logging.getLogger("submitit").propagate = False

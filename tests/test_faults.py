@@ -243,8 +243,8 @@ def test_a_signal_during_a_save_waits_for_it_then_raises_keyboard_interrupt(
   with pytest.raises(KeyboardInterrupt) as error:
     train.train_and_evaluate(tiny_config(**RUN), str(tmp_path))
   assert isinstance(error.value, interrupts.Interrupted)
-  assert (error.value.signum, error.value.step, error.value.epoch) == (signal.SIGTERM, 22, 3)
-  assert str(error.value) == "Interrupted at step 22 (epoch 3/3)"
+  assert (error.value.signum, error.value.step, error.value.epoch) == (signal.SIGTERM, 22, 2)
+  assert str(error.value) == "Interrupted at step 22 (epoch 2/3)"
   assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # The guard is gone.
   # The step-22 save finished, checksums and all, and the run resumes from it.
   assert checkpoints.saved_steps(str(tmp_path)) == [0, 11, 22]
@@ -315,7 +315,7 @@ def test_a_signal_ends_the_run_cleanly_with_the_resume_command(signalled, index,
   hint = [line for line in stderr.splitlines() if line.startswith("Interrupted at step ")]
   assert len(hint) == 1, stderr[-2000:]
   assert re.fullmatch(
-      rf"Interrupted at step \d+ \(epoch \d+/{SIGNAL_EPOCHS}\); re-run the same command to "
+      rf"Interrupted at step \d+ \(epoch [\d.]+/{SIGNAL_EPOCHS}\); re-run the same command to "
       rf"resume: \S*python\S* -m jaxgen\.main --config={os.path.dirname(workdir)}/tiny\.py "
       rf"--workdir={workdir}", hint[0]), hint[0]
   assert "Traceback" not in stderr

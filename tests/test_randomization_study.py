@@ -119,7 +119,7 @@ def _write_run(root, name: str, kind: str, seeds: tuple[int, ...], losses: dict,
       log.write([{"step": step, "epoch": step / 10, "seed": seed, "wall_time": step / 100,
                   "split": "train", "loss": loss, "accuracy": 1.0 - loss / 10},
                  {"step": step, "epoch": step / 10, "seed": seed, "wall_time": step / 100,
-                  "split": "test", "loss": 2.0, "accuracy": 0.5}], len(seeds))
+                  "split": "test", "loss": 2.0, "accuracy": 0.5}])
   if stopped is not None:
     run_log.write_summary(workdir, {"final_step": 0, "final": {}, "stopped": stopped})
 

@@ -17,9 +17,10 @@ shrunk to run on two CPU cores:
   code's unshuffled order would feed one class after another.
 - Batch 64 (31 steps per epoch), 4 epochs, seeds 0, 1, 2. At batch 32 on 1,000 digits
   (measured, 6 epochs) the earlier-vs-later trend was the same but Block4 ~ Block3.
-- Seeds as separate runs (`--separate_seeds`): XLA:CPU runs vmapped convs slowly. Measured at
-  batch 32 on 1,000 digits: one run of the three seeds vmapped took 5 min 22 s, three separate
-  runs 3 min 5 s.
+- Seeds as separate runs (`--separate_seeds`), chosen before `sharding.seed_strategy=map` (now
+  the CPU default for convolutional models) existed, because XLA:CPU runs vmapped convs
+  slowly. Measured at batch 32 on 1,000 digits: one run of the three seeds vmapped took
+  5 min 22 s, three separate runs 3 min 5 s.
 
 Runtime (2 cores shared with other jobs, load average 4-6): 3 min 21 s for the three runs with
 a cold compilation cache, 2 min 10 s warm (user CPU 1 min 51 s); per run ~7 s start-up,

@@ -35,10 +35,10 @@ def get_config() -> ml_collections.ConfigDict:
   from jaxgen.path_rules import KERNEL_RULE
 
   config = ml_collections.ConfigDict()
-  # Seeds trained together in one vmapped program; each has its own init, data order,
-  # dropout and augmentation randomness. A seed trained alone differs in the last bits from
-  # the same seed trained with others (XLA:CPU compiles the backward pass of convolutions
-  # with a seed axis of 2+ differently; which and how many others does not matter): compare
+  # Seeds trained together in one program (`sharding.seed_strategy`); each has its own init,
+  # data order, dropout and augmentation randomness. Under `map` a seed's numbers do not
+  # depend on the others; under `vmap` a seed trained alone differs in the last bits from the
+  # same seed trained with others (batched backward passes sum in another order): compare
   # seeds from runs of one form. See the README's "Design in brief".
   config.seeds = (0,)
 
