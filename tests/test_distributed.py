@@ -19,7 +19,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgen import checkpoints, distributed, run_log
+from jaxgen import checkpoints, run_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "tests", "distributed_worker.py")
@@ -138,13 +138,21 @@ def _without_wall_time(workdir) -> list[dict]:
           for row in run_log.read_metrics(str(workdir))]
 
 
-def test_distributed_outside_a_cluster_without_a_coordinator_says_what_to_give(monkeypatch):
-  for name in list(os.environ):  # What JAX's cluster detection reads (SLURM, Open MPI).
-    if name.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_COORDINATOR")):
-      monkeypatch.delenv(name)
-  with pytest.raises(ValueError, match="--coordinator_address, --num_processes, --process_id"):
-    distributed.initialize()
-  assert jax.process_count() == 1
+def test_distributed_outside_a_cluster_without_a_coordinator_says_what_to_give():
+  # In a fresh process: jax.distributed must be the first JAX call, which in the test process
+  # (other tests ran JAX already) it cannot be.
+  env = {name: value for name, value in _env(1).items()  # What JAX's cluster detection reads.
+         if not name.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_COORDINATOR"))}
+  code = ("from jaxgen import distributed\n"
+          "try:\n"
+          "  distributed.initialize()\n"
+          "except ValueError as error:\n"
+          "  print('ValueError:', error)\n"
+          "import jax; print('processes:', jax.process_count())\n")
+  out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                       text=True, timeout=120, check=True).stdout
+  assert "ValueError:" in out and "(--coordinator_address, --num_processes, --process_id)" in out
+  assert "processes: 1" in out
 
 
 @pytest.fixture(scope="module")

@@ -30,12 +30,12 @@ def get_config():
 def get_sweep():
   return [{"optim.learning_rate": lr} for lr in (0.05, 0.1, 0.2, 0.4)]
 """
-# Long enough (20 epochs of ~0.3 s, a checkpoint each) for the signal to land mid-training.
+# Long enough (40 epochs of ~0.3 s, a checkpoint each) for the signal to land mid-training.
 LONG = """
 from tests.conftest import make_tiny_config
 def get_config():
   return make_tiny_config(**{"data.name": "mnist_embedded", "train.batch_size": 32,
-                             "train.num_epochs": 20, "model.widths": (256,)})
+                             "train.num_epochs": 40, "model.widths": (256,)})
 def get_sweep():
   return [{}]
 """
@@ -86,8 +86,11 @@ def cluster_sweeps(slurm_cluster, tmp_path_factory):
                                sweep.expand(str(configs[name]), seeds=(0,)), 1)
                    for name in ("sweep", "long")]
     long_job = jobs.recorded(roots["long"])["base"]
-    _wait(lambda: (status.last_epoch(os.path.join(roots["long"], "base")) or 0) >= 1,
-          "the long run's first epoch", [long_job.log])
+    # Signalled once a checkpoint past the initialisation is committed: a signal during the
+    # first save would (rightly) resume from step 0, which shows less.
+    _wait(lambda: max(checkpoints.saved_steps(os.path.join(roots["long"], "base")),
+                      default=0) > 0,
+          "the long run's first checkpoint", [long_job.log])
     seen["signalled"] = status.sweep_status(roots["long"])[0]
     subprocess.run(["scancel", "--signal=USR2", long_job.job_id], check=True)
     runs = [os.path.join(roots[name], run.name) for name in ("sweep", "long")
@@ -169,13 +172,13 @@ def test_signalled_run_is_requeued_and_resumes_to_the_uninterrupted_parameters(c
   resumed = re.findall(r"Resuming \S+ from step (\d+)\.", log)
   steps_per_epoch = 125  # 4,000 training digits of mnist_embedded in batches of 32.
   assert len(resumed) == 1, log[-3000:]
-  assert 0 < int(resumed[0]) < 20 * steps_per_epoch, "the signal landed after training ended"
+  assert 0 < int(resumed[0]) < 40 * steps_per_epoch, "the signal landed after training ended"
   _assert_same_final_parameters(os.path.join(roots["long"], "base"),
                                 os.path.join(roots["local_long"], "base"))
   rows = run_log.read_metrics(os.path.join(roots["long"], "base"))
   reference = run_log.read_metrics(os.path.join(roots["local_long"], "base"))
   keys = [(row["step"], row["seed"], row["split"]) for row in rows]
-  assert len(set(keys)) == len(keys) == len(reference) == 40
+  assert len(set(keys)) == len(keys) == len(reference) == 80
   without_time = lambda rows: [{k: v for k, v in row.items() if k != "wall_time"} for row in rows]
   assert without_time(rows) == without_time(reference)
 
