@@ -113,7 +113,8 @@ def test_layer_curves_average_over_seeds_with_their_spread(tmp_path):
   np.testing.assert_array_equal(epochs, [1.0, 2.0])
   assert list(means)[:2] == ["layer0/kernel", "layer1/kernel"] and len(means) == 13
   np.testing.assert_allclose(means["layer1/kernel"], [2.5, 3.5])
-  np.testing.assert_allclose(spreads["layer1/kernel"], [0.5, 0.5])
+  # The sample standard deviation of two seeds 1 apart, as the console prints it.
+  np.testing.assert_allclose(spreads["layer1/kernel"], [np.sqrt(0.5), np.sqrt(0.5)])
   _, one_seed, spread = plots.layer_curves(rows, "m", seed=1)
   np.testing.assert_allclose(one_seed["layer0/kernel"], [2.0, 3.0])
   assert not spread["layer0/kernel"].any()

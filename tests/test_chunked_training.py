@@ -84,10 +84,10 @@ def test_interrupted_chunked_run_resumes_to_the_uninterrupted_result(chunked, tm
   # Killed while logging step 16: the epoch-1 checkpoint (step 11, mid-interval) survives.
   original_write = run_log.RunLog.write
 
-  def dying_write(self, rows, num_seeds):
+  def dying_write(self, rows):
     if rows[0]["step"] == 16:
       raise KeyboardInterrupt
-    original_write(self, rows, num_seeds)
+    original_write(self, rows)
 
   monkeypatch.setattr(run_log.RunLog, "write", dying_write)
   _loop_on_device(monkeypatch)

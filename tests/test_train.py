@@ -70,11 +70,11 @@ def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_config, tmp_path,
   original_write = run_log.RunLog.write
   calls = []
 
-  def dying_write(self, rows, num_seeds):
+  def dying_write(self, rows):
     calls.append(rows)
     if len(calls) == 2:
       raise KeyboardInterrupt
-    original_write(self, rows, num_seeds)
+    original_write(self, rows)
 
   monkeypatch.setattr(run_log.RunLog, "write", dying_write)
   with pytest.raises(KeyboardInterrupt):
