@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxgen import checkpoints, run_log
+
 # Printed per split, in this order: (metrics.jsonl key, label, shown as a percentage).
 _SHOWN = (("loss", "loss", False), ("accuracy", "acc", True))
 _TOP_K_PREFIX = "top"  # "top5_accuracy" is shown as "top5".
@@ -104,14 +106,6 @@ def format_duration(seconds: float) -> str:
   return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
-def _checkpoint_steps(workdir: str) -> list[int]:
-  # orbax names each complete step's folder by its number (temporary ones carry a suffix).
-  path = os.path.join(workdir, "checkpoints")
-  if not os.path.isdir(path):
-    return []
-  return sorted(int(name) for name in os.listdir(path) if name.isdigit())
-
-
 def summary_lines(workdir: str, final: dict[tuple[int, str], dict[str, Any]],
                   stopped: dict[int, Any], num_epochs: int) -> list[str]:
   """The end-of-run summary: headline numbers, stopping rules that fired, files written.
@@ -141,13 +135,13 @@ def summary_lines(workdir: str, final: dict[tuple[int, str], dict[str, Any]],
   lines.append(f"Written to {workdir}:")
   lines.append("  metrics.jsonl      one JSON line per logging event, split and seed")
   lines.append("  config.json        the resolved config; summary.json: the final numbers")
-  steps = _checkpoint_steps(workdir)
+  steps = checkpoints.saved_steps(workdir)
   if steps:
     lines.append(f"  checkpoints/       steps {', '.join(map(str, steps))}")
   figures = os.path.join(workdir, "figures")
   if os.path.isdir(figures) and os.listdir(figures):
     lines.append(f"  figures/           {', '.join(sorted(os.listdir(figures)))}")
-  tensorboard = os.path.join(workdir, "tensorboard")
+  tensorboard = os.path.join(workdir, run_log.TENSORBOARD_DIR)
   if os.path.isdir(tensorboard):
     lines.append(f"  tensorboard/       view with: tensorboard --logdir={tensorboard}")
   return lines

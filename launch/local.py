@@ -31,7 +31,7 @@ flags.DEFINE_string("config", None, "A config file that defines get_sweep() (fil
 flags.DEFINE_string("workdir", None, "Root directory; each run gets a subdirectory.",
                     required=True)
 flags.DEFINE_list("seeds", None, "Seeds for every setting (default: the config's).")
-flags.DEFINE_bool("separate_seeds", False, "One run per seed instead of vmapping the seeds.")
+flags.DEFINE_bool("separate_seeds", False, "One run per seed instead of one run of all the seeds.")
 flags.DEFINE_integer("parallel", 1, "How many runs at once.")
 flags.DEFINE_bool("dry_run", False, "Print the commands without running them.")
 flags.DEFINE_multi_string("set", [], "A fixed override for every run, e.g. "

@@ -40,7 +40,7 @@ flags.DEFINE_string("config", None, "A config file that defines get_sweep() (fil
 flags.DEFINE_string("workdir", None, "Root directory on a filesystem the nodes share; each run "
                     "gets a subdirectory.", required=True)
 flags.DEFINE_list("seeds", None, "Seeds for every setting (default: the config's).")
-flags.DEFINE_bool("separate_seeds", False, "One run per seed instead of vmapping the seeds.")
+flags.DEFINE_bool("separate_seeds", False, "One run per seed instead of one run of all the seeds.")
 flags.DEFINE_multi_string("set", [], "A fixed override for every run, e.g. "
                           "--set=data.data_dir=/data (repeatable; values as --config.* reads).")
 flags.DEFINE_bool("dry_run", False, "Print what would be submitted without submitting.")

@@ -2,8 +2,9 @@
 
 A config file may define `get_sweep() -> list[dict]`, each dict a set of overrides of
 `get_config()` (dotted field names). The seed is its own axis, never part of the sweep:
-`expand(..., seeds=(0, 1, 2))` trains the seeds of each setting together in one vmapped run
-(`config.seeds`), or as separate runs with `separate_seeds=True`.
+`expand(..., seeds=(0, 1, 2))` trains the seeds of each setting together in one run
+(`config.seeds`, run as `sharding.seed_strategy` says), or as separate runs with
+`separate_seeds=True`.
 """
 
 import ast
@@ -132,7 +133,7 @@ def expand(config_path: str, seeds: Sequence[int] | None = None,
       `arg` to get_config).
     seeds: seeds to train for every setting; None keeps the config's own.
     separate_seeds: one run per seed (of `seeds`, or the config's own) instead of one
-      vmapped run per setting.
+      run of all the seeds per setting.
     fixed: overrides applied to every run (e.g. a data_dir); not part of run names.
 
   Returns:
@@ -185,7 +186,7 @@ class RunDivergedError(Exception):
 
 
 def is_finished(run: Run, config_path: str, root: str) -> bool:
-  """Whether `root/run.name` holds a finished run (its summary.json exists) of the config the
+  """Whether `run.workdir(root)` holds a finished run (its summary.json exists) of the config the
   sweep gives it now.
 
   Raises:

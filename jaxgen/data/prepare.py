@@ -2,8 +2,8 @@
 
   python -m jaxgen.data.prepare cifar10 --data_dir=~/tensorflow_datasets
 
-Training reads tfds datasets with `tfds.data_source`, which needs array_record files (what
-`tfds build` writes by default, TFRecord, it cannot read) and never downloads. This command
+Training reads tfds datasets with `tfds.data_source`, which needs array_record files (it cannot
+read TFRecord, what `tfds build` writes by default) and never downloads. This command
 is the one place that downloads: run it once on a machine with network access, then train
 with `--config.data.name=cifar10 --config.data.data_dir=<the same data_dir>` (or copy the
 folder). Preparing needs TensorFlow, which tfds uses to encode the images; training does not:
