@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxgen import checkpoints, run_log
+from jaxgen import run_log
 
 # Printed per split, in this order: (metrics.jsonl key, label, shown as a percentage).
 _SHOWN = (("loss", "loss", False), ("accuracy", "acc", True))
@@ -106,6 +106,16 @@ def format_duration(seconds: float) -> str:
   return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
+def _checkpoint_steps(workdir: str) -> list[int]:
+  # A plain listing, not checkpoints.saved_steps: opening an orbax manager syncs every
+  # process of a multi-process run, and only process 0 prints this summary. orbax names each
+  # complete step's folder by its number (temporary ones carry a suffix).
+  path = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(path):
+    return []
+  return sorted(int(name) for name in os.listdir(path) if name.isdigit())
+
+
 def summary_lines(workdir: str, final: dict[tuple[int, str], dict[str, Any]],
                   stopped: dict[int, Any], num_epochs: int) -> list[str]:
   """The end-of-run summary: headline numbers, stopping rules that fired, files written.
@@ -135,7 +145,7 @@ def summary_lines(workdir: str, final: dict[tuple[int, str], dict[str, Any]],
   lines.append(f"Written to {workdir}:")
   lines.append("  metrics.jsonl      one JSON line per logging event, split and seed")
   lines.append("  config.json        the resolved config; summary.json: the final numbers")
-  steps = checkpoints.saved_steps(workdir)
+  steps = _checkpoint_steps(workdir)
   if steps:
     lines.append(f"  checkpoints/       steps {', '.join(map(str, steps))}")
   figures = os.path.join(workdir, "figures")
