@@ -33,6 +33,10 @@ def use_compilation_cache() -> None:
   if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
     jax.config.update("jax_compilation_cache_dir",
                       os.path.expanduser("~/.cache/jaxgen/jax-compilation-cache"))
+  # JAX caches only programs that took a second or more to compile; a run's small programs
+  # (init, epoch order, eval, metrics) each take a fraction of one, but together ~2 s a run.
+  if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 def quiet_library_logs() -> None:

@@ -33,12 +33,16 @@ class Program(NamedTuple):
       configured metrics declare.
     epoch_order: (state.rng, epoch) -> (S, N) int32: the order in which each seed visits the
       N training examples in that epoch; computed once per epoch.
-    train_step: (state, order, train images, train labels) -> state: one step; donates the
-      state.
+    train_step: (state, order, train images, train labels) -> state: one step of a state
+      whose seeds are all active; donates the state.
     train_chunk: (state, order, num_steps, train images, train labels) -> state: `num_steps`
-      steps, all within the epoch of `order`: what the trainer runs between two events. With
-      the loop on device, one jitted dispatch that donates the state and compiles once for
-      any `num_steps`; otherwise one `train_step` dispatch per step.
+      steps, all within the epoch of `order`, of a state whose seeds are all active: what
+      the trainer runs between two events. With the loop on device, one jitted dispatch that
+      donates the state and compiles once for any `num_steps`; otherwise one `train_step`
+      dispatch per step.
+    train_step_with_frozen, train_chunk_with_frozen: the same for a state in which a stopping
+      rule froze some seeds, whose states they keep unchanged. Compiled only in a run where a
+      seed stops before the others.
     eval_step: (state, images, labels, mask) -> {"loss", "accuracy", "top{k}_accuracy"},
       each (S,), over a whole padded split.
     measure_step: state -> (state, {"loss", "accuracy", "<metric>/<layer>"}); closes a
@@ -51,6 +55,8 @@ class Program(NamedTuple):
   epoch_order: jax.stages.Wrapped
   train_step: jax.stages.Wrapped
   train_chunk: Callable[..., TrainState]
+  train_step_with_frozen: jax.stages.Wrapped
+  train_chunk_with_frozen: Callable[..., TrainState]
   eval_step: jax.stages.Wrapped
   measure_step: jax.stages.Wrapped
   seed_strategy: str = "vmap"
@@ -112,21 +118,27 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
                                  seed_groups=mesh.shape["seeds"])
   batch_sharding = sharding.batch_sharding(mesh)
   epoch_order = functools.partial(steps.seed_epoch_order, num_examples=num_train, config=config)
-  train_step = over_seeds(
-      functools.partial(steps.train_step, model=model, tx=tx, config=config,
-                        batch_sharding=batch_sharding), num_seeded=2)
-  jitted_step = jax.jit(train_step, donate_argnums=0, out_shardings=state_sharding)
   if loop_on_device is None:
     # XLA:CPU rewrites convolutions into the form its fast (Eigen) kernels take in the
     # top-level computation only (its ConvCanonicalization pass): inside a loop they fall to a
     # naive emitter, 10x slower on the default CNN and not bit-identical to `train_step`.
     loop_on_device = platform != "cpu"
-  if loop_on_device:
-    train_chunk = jax.jit(
-        functools.partial(_loop_on_device, step=train_step, state_sharding=state_sharding),
-        donate_argnums=0, out_shardings=state_sharding)
-  else:
-    train_chunk = functools.partial(_loop_on_host, step=jitted_step)
+
+  def step_and_chunk(keep_frozen: bool):
+    """The jitted one-step function and the chunk of steps built on it."""
+    train_step = over_seeds(
+        functools.partial(steps.train_step, model=model, tx=tx, config=config,
+                          batch_sharding=batch_sharding, keep_frozen=keep_frozen),
+        num_seeded=2)
+    jitted_step = jax.jit(train_step, donate_argnums=0, out_shardings=state_sharding)
+    if loop_on_device:
+      return jitted_step, jax.jit(
+          functools.partial(_loop_on_device, step=train_step, state_sharding=state_sharding),
+          donate_argnums=0, out_shardings=state_sharding)
+    return jitted_step, functools.partial(_loop_on_host, step=jitted_step)
+
+  train_step, train_chunk = step_and_chunk(keep_frozen=False)
+  train_step_with_frozen, train_chunk_with_frozen = step_and_chunk(keep_frozen=True)
   eval_step = functools.partial(steps.eval_step, model=model, config=config,
                                 batch_sharding=batch_sharding)
   measure_step = functools.partial(steps.measure_step, config=config)
@@ -134,8 +146,10 @@ def build_program(config: ml_collections.ConfigDict, model: nn.Module,
       init=jax.jit(init, out_shardings=state_sharding),
       epoch_order=jax.jit(jax.vmap(epoch_order, in_axes=(0, None)),
                           out_shardings=state_sharding),
-      train_step=jitted_step,
+      train_step=train_step,
       train_chunk=train_chunk,
+      train_step_with_frozen=train_step_with_frozen,
+      train_chunk_with_frozen=train_chunk_with_frozen,
       eval_step=jax.jit(over_seeds(eval_step, num_seeded=1)),
       measure_step=jax.jit(
           jax.vmap(measure_step, spmd_axis_name="seeds"), donate_argnums=0,

@@ -134,7 +134,10 @@ def _train(config: ml_collections.ConfigDict, workdir: str, guard: interrupts.In
       if order is None or events.is_epoch_end(step):
         order = program.epoch_order(state.rng, np.int32(step // events.steps_per_epoch))
       num_steps = events.next_event(step) - step
-      state = program.train_chunk(state, order, np.int32(num_steps), *setup.train_data)
+      # Frozen seeds (stopped by a stopping rule) must keep their states, which costs a select
+      # over the whole state per step: only paid once some seed has stopped.
+      chunk = program.train_chunk if active.all() else program.train_chunk_with_frozen
+      state = chunk(state, order, np.int32(num_steps), *setup.train_data)
       step += num_steps
       guard.at(step, events)
       state, active = logger.after_steps(state, step, num_steps, active)

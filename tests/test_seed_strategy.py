@@ -68,6 +68,32 @@ def test_map_equals_each_seed_trained_alone_bit_for_bit(runs):
     np.testing.assert_array_equal(a[1], b[0])
 
 
+@pytest.mark.parametrize("strategy", ["vmap", "map"])
+def test_step_with_frozen_seeds_keeps_them_and_equals_the_plain_step_for_the_others(strategy):
+  config = make_tiny_config(**OVERRIDES, seeds=SEEDS, **{"sharding.seed_strategy": strategy})
+  validate(config)
+  setup = run_setup.prepare(config)
+  program = setup.program
+  fresh = lambda: program.init(jnp.asarray(SEEDS, jnp.int32))  # noqa: E731 (steps donate)
+  order = program.epoch_order(fresh().rng, np.int32(0))
+  plain = jax.device_get(program.train_chunk(fresh(), order, np.int32(2), *setup.train_data))
+  # All seeds active: the step that keeps frozen seeds is the plain step, bit for bit.
+  kept = program.train_chunk_with_frozen(fresh(), order, np.int32(2), *setup.train_data)
+  for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(jax.device_get(kept)), strict=True):
+    np.testing.assert_array_equal(a, b)
+  # Seed 1 frozen: it keeps its initial state while seeds 0 and 2 train as before.
+  initial = jax.device_get(fresh())
+  frozen = fresh().replace(active=jnp.asarray([True, False, True]))
+  frozen = jax.device_get(program.train_chunk_with_frozen(frozen, order, np.int32(2),
+                                                          *setup.train_data))
+  for field in ("step", "params", "opt_state", "train_sums"):
+    for a, b, start in zip(jax.tree.leaves(getattr(plain, field)),
+                           jax.tree.leaves(getattr(frozen, field)),
+                           jax.tree.leaves(getattr(initial, field)), strict=True):
+      np.testing.assert_array_equal(b[[0, 2]], a[[0, 2]])
+      np.testing.assert_array_equal(b[1], start[1])
+
+
 def test_each_function_compiles_once(runs):
   for program, _, _ in runs.values():
     assert program.train_step._cache_size() == 1
