@@ -1,14 +1,15 @@
 """Where a convolutional model's step goes: each pass of the papers' convolutions, XLA vs PyTorch.
 
   python -m benchmarks.conv_passes [--layers=wrn_16_10_stage1,alexnet_small_conv2]
-      [--repeats=5] [--peak_gflops=156]
+      [--repeats=5]
 
 A training step runs every convolution three times: forward, the input gradient (dX) and the
 weight gradient (dW). For convolutions of the benchmarked models (`vs_pytorch.py`) at their
 batch and input sizes, this times each pass as XLA:CPU compiles it (what jaxgen's step runs)
 and as PyTorch runs it (oneDNN), interleaved, and prints milliseconds, GFLOP/s and the ratio
 PyTorch time / XLA time per pass. It is the profile behind the conv models' ratios in the
-README's benchmark table. Needs the `bench` extra; run it as a module from the repository root.
+README's benchmark table. `--peak_gflops` as in vs_pytorch (default: this CPU's nominal
+peak). Needs the `bench` extra; run it as a module from the repository root.
 """
 
 import statistics
@@ -18,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import torch
 from absl import app, flags
+
+from benchmarks import machine
 
 # name: (batch, height = width, in channels, out channels, kernel, stride); SAME padding.
 LAYERS = {
@@ -36,7 +39,6 @@ PASSES = ("forward", "dX", "dW")
 
 flags.DEFINE_list("layers", list(LAYERS), f"Convolutions to time, of {', '.join(LAYERS)}.")
 flags.DEFINE_integer("repeats", 5, "Interleaved repeats; the time is their median.")
-flags.DEFINE_float("peak_gflops", 156.0, "The machine's fp32 peak GFLOP/s.")
 FLAGS = flags.FLAGS
 
 
@@ -108,14 +110,14 @@ def main(argv):
   if unknown:
     raise app.UsageError(f"--layers: unknown {unknown}; valid choices: {', '.join(LAYERS)}")
   print(f"jax {jax.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads); "
-        f"fp32 peak {FLAGS.peak_gflops} GFLOP/s", flush=True)
+        f"fp32 peak {machine.peak_gflops():.0f} GFLOP/s", flush=True)
   print("| convolution (batch, size, in, out, kernel, stride) | pass | XLA ms | PyTorch ms | "
         "XLA GFLOP/s (% of peak) | PyTorch GFLOP/s | PyTorch time / XLA time |")
   print("|---|---|---|---|---|---|---|")
   for name in FLAGS.layers:
     for r in benchmark(name):
       print(f"| {name} {LAYERS[name]} | {r['pass']} | {r['xla_ms']:.1f} | {r['pytorch_ms']:.1f} | "
-            f"{r['xla_gflops']:.0f} ({100 * r['xla_gflops'] / FLAGS.peak_gflops:.0f}%) | "
+            f"{r['xla_gflops']:.0f} ({100 * r['xla_gflops'] / machine.peak_gflops():.0f}%) | "
             f"{r['pytorch_gflops']:.0f} | {r['ratio']:.2f}x |", flush=True)
 
 

@@ -1,7 +1,7 @@
 """jaxgen's training step side by side with an idiomatic PyTorch loop, model by model.
 
   python -m benchmarks.vs_pytorch [--models=mlp_1x512,lenet] [--steps=10] [--repeats=3]
-      [--seeds=4] [--peak_gflops=156] [--batch_size=128]
+      [--seeds=4] [--peak_gflops=0] [--batch_size=128]
 
 Needs the `bench` extra (`pip install -e '.[bench]'`: the CPU build of PyTorch). For each
 model, on synthetic data (batch 128, SGD with momentum 0.9), it times, interleaved (A B A B)
@@ -14,7 +14,7 @@ in one process:
 - with `--seeds=N`: N seeds in one jaxgen program, for each seed strategy (vmap, map).
 It prints images/s of each (median over `--repeats`), their ratio, jaxgen's compile time, the
 achieved GFLOP/s (XLA's count of the step's flops) against `--peak_gflops` (the machine's fp32
-peak; 156 for the 2-core EPYC of the development machine), the per-layer metrics' time
+peak; by default the nominal one, from /proc/cpuinfo), the per-layer metrics' time
 (`measure_step`) as a share of a 50,000-image epoch, and N seeds' throughput against one seed's.
 Smoke run in seconds: `--models=mlp_1x512 --steps=2 --repeats=1 --seeds=2`.
 Run it as a module from the repository root.
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from absl import app, flags
 
-from benchmarks import torch_models
+from benchmarks import machine, torch_models
 from jaxgen import sharding
 from jaxgen.config import schema
 from jaxgen.models import build_model
@@ -58,7 +58,6 @@ flags.DEFINE_integer("wrn_steps", 2, "Timed steps per repeat of WRN-16-10.")
 flags.DEFINE_integer("repeats", 3, "Interleaved repeats; images/s is their median.")
 flags.DEFINE_integer("seeds", 4, "Seeds of the N-seed programs (0: skip them).")
 flags.DEFINE_integer("batch_size", 128, "Batch size.")
-flags.DEFINE_float("peak_gflops", 156.0, "The machine's fp32 peak GFLOP/s.")
 flags.DEFINE_integer("torch_threads", 0, "PyTorch's intra-op threads (0: its default, one per "
                      "core). On a busy machine its OpenMP threads wait on each other: 1 is fairer.")
 FLAGS = flags.FLAGS
@@ -187,7 +186,7 @@ def benchmark(name: str) -> dict:
   row = {"model": name, "parameters": counts[0], "jaxgen": rate["jaxgen"],
          "pytorch": rate["pytorch"], "ratio": rate["jaxgen"] / rate["pytorch"],
          "compile_s": jaxgen.compile_s, "gflops": gflops,
-         "peak_share": gflops / FLAGS.peak_gflops,
+         "peak_share": gflops / machine.peak_gflops(),
          "metric_share": jaxgen.measure_s() / epoch_s,
          "strategy": jaxgen.program.seed_strategy}
   for strategy in ("vmap", "map"):
@@ -223,7 +222,7 @@ def main(argv):
     torch.set_num_threads(FLAGS.torch_threads)
   print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; torch {torch.__version__} "
         f"with {torch.get_num_threads()} threads; batch {FLAGS.batch_size}; "
-        f"fp32 peak {FLAGS.peak_gflops} GFLOP/s", flush=True)
+        f"fp32 peak {machine.peak_gflops():.0f} GFLOP/s", flush=True)
   rows = [benchmark(name) for name in FLAGS.models]
   print(_table(rows))
   if FLAGS.seeds:
