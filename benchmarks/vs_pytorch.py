@@ -158,14 +158,19 @@ def _parameter_counts(jax_runner: JaxRunner, torch_runner: TorchRunner) -> tuple
   return jax_count, sum(p.numel() for p in torch_runner.model.parameters())
 
 
+def synthetic_data(height: int, width: int, channels: int) -> tuple[jax.Array, jax.Array]:
+  """8 batches of normal images and uniform labels of 10 classes."""
+  rng = np.random.default_rng(0)
+  num_images = FLAGS.batch_size * 8
+  return (jnp.asarray(rng.normal(size=(num_images, height, width, channels)), jnp.float32),
+          jnp.asarray(rng.integers(0, 10, num_images), jnp.int32))
+
+
 def benchmark(name: str) -> dict:
   """Times one model; returns the row of the summary table."""
   height, width, channels = MODELS[name][2]
   steps = FLAGS.wrn_steps if name == "wrn_16_10" else FLAGS.steps
-  rng = np.random.default_rng(0)
-  num_images = FLAGS.batch_size * 8
-  data = (jnp.asarray(rng.normal(size=(num_images, height, width, channels)), jnp.float32),
-          jnp.asarray(rng.integers(0, 10, num_images), jnp.int32))
+  data = synthetic_data(height, width, channels)
   runners = {"jaxgen": JaxRunner(name, 1, "auto", data, metrics=True),
              "pytorch": TorchRunner(name, data)}
   counts = _parameter_counts(runners["jaxgen"], runners["pytorch"])

@@ -1,15 +1,15 @@
-"""Where a convolutional model's step goes: each pass of the papers' convolutions, XLA vs PyTorch.
+"""Where a model's step goes: each pass of the papers' layers, XLA vs PyTorch, side by side.
 
-  python -m benchmarks.conv_passes [--layers=wrn_16_10_stage1,alexnet_small_conv2]
-      [--repeats=5]
+  python -m benchmarks.layer_passes [--layers=wrn_16_10_stage1,mlp_3x512_hidden] [--repeats=5]
 
-A training step runs every convolution three times: forward, the input gradient (dX) and the
-weight gradient (dW). For convolutions of the benchmarked models (`vs_pytorch.py`) at their
-batch and input sizes, this times each pass as XLA:CPU compiles it (what jaxgen's step runs)
-and as PyTorch runs it (oneDNN), interleaved, and prints milliseconds, GFLOP/s and the ratio
-PyTorch time / XLA time per pass. It is the profile behind the conv models' ratios in the
-README's benchmark table. `--peak_gflops` as in vs_pytorch (default: this CPU's nominal
-peak). Needs the `bench` extra; run it as a module from the repository root.
+A training step runs every convolution or dense layer three times: forward, the input
+gradient (dX) and the weight gradient (dW). For layers of the benchmarked models
+(`vs_pytorch.py`) at their batch and input sizes, this times each pass as XLA:CPU compiles it
+(what jaxgen's step runs) and as PyTorch runs it (oneDNN), interleaved, and prints
+milliseconds, GFLOP/s and the ratio PyTorch time / XLA time per pass. It is the profile
+behind the ratios in the README's benchmark table. `--peak_gflops` as in vs_pytorch
+(default: this CPU's nominal peak). Needs the `bench` extra; run it as a module from the
+repository root.
 """
 
 import statistics
@@ -23,7 +23,10 @@ from absl import app, flags
 from benchmarks import machine
 
 # name: (batch, height = width, in channels, out channels, kernel, stride); SAME padding.
+# Dense layers are 1x1 "convolutions" of a 1x1 input: (batch, 1, in, out, 1, 1).
 LAYERS = {
+    "mlp_input": (128, 1, 2352, 512, 1, 1),
+    "mlp_3x512_hidden": (128, 1, 512, 512, 1, 1),
     "small_cnn_conv2": (64, 14, 32, 64, 3, 1),
     "alexnet_small_conv1": (128, 28, 3, 64, 5, 1),
     "alexnet_small_conv2": (128, 14, 64, 64, 5, 1),
@@ -42,13 +45,21 @@ flags.DEFINE_integer("repeats", 5, "Interleaved repeats; the time is their media
 FLAGS = flags.FLAGS
 
 
+def _is_dense(size: int, kernel: int) -> bool:
+  return size == kernel == 1
+
+
 def _xla_passes(batch, size, cin, cout, kernel, stride):
-  """The three jitted passes of one SAME-padded NHWC convolution, and their arguments."""
+  """The three jitted passes of one SAME-padded NHWC convolution (or dense layer: a matrix
+  product, as flax's Dense), and their arguments."""
   key = jax.random.PRNGKey(0)
-  x = jax.random.normal(key, (batch, size, size, cin))
-  w = jax.random.normal(key, (kernel, kernel, cin, cout)) * 0.05
+  dense = _is_dense(size, kernel)
+  x = jax.random.normal(key, (batch, cin) if dense else (batch, size, size, cin))
+  w = jax.random.normal(key, (cin, cout) if dense else (kernel, kernel, cin, cout)) * 0.05
 
   def conv(x, w):
+    if dense:
+      return x @ w
     return jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME",
                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
@@ -60,6 +71,11 @@ def _xla_passes(batch, size, cin, cout, kernel, stride):
 
 def _torch_passes(batch, size, cin, cout, kernel, stride):
   """The same three passes in PyTorch (NCHW), as its autograd runs them."""
+  if _is_dense(size, kernel):
+    x, w = torch.randn(batch, cin), torch.randn(cout, cin) * 0.05
+    dy = torch.ones(batch, cout)
+    # nn.Linear's three products: x w^T, dy w, dy^T x.
+    return {"forward": lambda: x @ w.T, "dX": lambda: dy @ w, "dW": lambda: dy.T @ x}
   x = torch.randn(batch, cin, size, size)
   w = torch.randn(cout, cin, kernel, kernel) * 0.05
 
@@ -83,7 +99,7 @@ def _time(fn, *args) -> float:
 
 
 def benchmark(name: str) -> list[dict]:
-  """Rows (one per pass) of milliseconds and GFLOP/s of XLA and PyTorch."""
+  """Rows (one per pass) of milliseconds and GFLOP/s of XLA and PyTorch for one layer."""
   batch, size, cin, cout, kernel, stride = LAYERS[name]
   out_size = -(-size // stride)
   gflop = 2 * batch * out_size * out_size * cout * cin * kernel * kernel / 1e9
@@ -111,7 +127,7 @@ def main(argv):
     raise app.UsageError(f"--layers: unknown {unknown}; valid choices: {', '.join(LAYERS)}")
   print(f"jax {jax.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads); "
         f"fp32 peak {machine.peak_gflops():.0f} GFLOP/s", flush=True)
-  print("| convolution (batch, size, in, out, kernel, stride) | pass | XLA ms | PyTorch ms | "
+  print("| layer (batch, size, in, out, kernel, stride) | pass | XLA ms | PyTorch ms | "
         "XLA GFLOP/s (% of peak) | PyTorch GFLOP/s | PyTorch time / XLA time |")
   print("|---|---|---|---|---|---|---|")
   for name in FLAGS.layers:
