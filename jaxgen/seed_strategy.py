@@ -12,10 +12,11 @@ device groups of S/D seeds are always vmapped over the "seeds" mesh axis, each d
 one group, and the strategy says how a device runs the S/D seeds of its group.
 
 `auto` picks `map` for convolutional models on CPU and `vmap` otherwise, from measurements of
-4 seeds against 1 (`benchmarks/vs_pytorch.py --seeds=4`, interleaved, on the busy 2-core
-EPYC): the default small CNN trained 2x faster mapped than vmapped, MLP 1x512 1.5x faster
-vmapped than mapped (dense layers batch well over seeds). On GPUs the unrolled map would
-multiply compile time by S and serialise small kernels, so `auto` vmaps there.
+4 seeds against 1 (`benchmarks/vs_pytorch.py --seeds=4`, interleaved, on an idle 2-vCPU
+Xeon; throughput of 4 seeds over one seed's): LeNet 1.08-1.29x mapped, 0.19-0.31x vmapped;
+small AlexNet 1.25x mapped, 0.28x vmapped; MLP 1x512 0.98x vmapped, 0.54x mapped; MLP 3x512
+1.06x vmapped, 0.63x mapped (dense layers batch well over seeds). On GPUs the unrolled map
+would multiply compile time by S and serialise small kernels, so `auto` vmaps there.
 """
 
 from collections.abc import Callable
