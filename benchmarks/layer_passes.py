@@ -57,16 +57,16 @@ def _xla_passes(batch, size, cin, cout, kernel, stride):
   x = jax.random.normal(key, (batch, cin) if dense else (batch, size, size, cin))
   w = jax.random.normal(key, (cin, cout) if dense else (kernel, kernel, cin, cout)) * 0.05
 
-  def conv(x, w):
+  def layer(x, w):
     if dense:
       return x @ w
     return jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME",
                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
-  dy = jnp.ones(jax.eval_shape(conv, x, w).shape)
-  return {"forward": (jax.jit(conv), (x, w)),
-          "dX": (jax.jit(lambda w, dy: jax.vjp(lambda x: conv(x, w), x)[1](dy)[0]), (w, dy)),
-          "dW": (jax.jit(lambda x, dy: jax.vjp(lambda w: conv(x, w), w)[1](dy)[0]), (x, dy))}
+  dy = jnp.ones(jax.eval_shape(layer, x, w).shape)
+  return {"forward": (jax.jit(layer), (x, w)),
+          "dX": (jax.jit(lambda w, dy: jax.vjp(lambda x: layer(x, w), x)[1](dy)[0]), (w, dy)),
+          "dW": (jax.jit(lambda x, dy: jax.vjp(lambda w: layer(x, w), w)[1](dy)[0]), (x, dy))}
 
 
 def _torch_passes(batch, size, cin, cout, kernel, stride):
@@ -106,15 +106,15 @@ def benchmark(name: str) -> list[dict]:
   xla, pytorch = _xla_passes(*LAYERS[name]), _torch_passes(*LAYERS[name])
   rows = []
   with torch.no_grad():
-    for name_pass in PASSES:
-      fn, args = xla[name_pass]
-      _time(fn, *args), _time(fn, *args), _time(pytorch[name_pass])  # Compile, warm up.
+    for pass_name in PASSES:
+      fn, args = xla[pass_name]
+      _time(fn, *args), _time(fn, *args), _time(pytorch[pass_name])  # Compile, warm up.
       times = {"xla": [], "pytorch": []}
       for _ in range(FLAGS.repeats):
         times["xla"].append(_time(fn, *args))
-        times["pytorch"].append(_time(pytorch[name_pass]))
+        times["pytorch"].append(_time(pytorch[pass_name]))
       xla_s, torch_s = (statistics.median(times[k]) for k in ("xla", "pytorch"))
-      rows.append({"layer": name, "pass": name_pass, "xla_ms": 1e3 * xla_s,
+      rows.append({"layer": name, "pass": pass_name, "xla_ms": 1e3 * xla_s,
                    "pytorch_ms": 1e3 * torch_s, "xla_gflops": gflop / xla_s,
                    "pytorch_gflops": gflop / torch_s, "ratio": torch_s / xla_s})
   return rows
