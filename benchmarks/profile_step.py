@@ -1,6 +1,6 @@
 """Where jaxgen's train step spends its time, op by op, from a JAX profiler trace.
 
-  python -m benchmarks.profile_step [--model=mlp_3x512] [--steps=5] [--top=15]
+  python -m benchmarks.profile_step [--model=mlp_3x512] [--steps=10] [--top=15]
 
 Runs `--steps` steps of one of `vs_pytorch.py`'s models (one seed, batch 128, synthetic
 data, the default config's per-layer metrics) under `jax.profiler.trace`, reads the Perfetto
@@ -92,8 +92,7 @@ def main(argv):
   height, width, channels = vs_pytorch.MODELS[FLAGS.model][2]
   data = vs_pytorch.synthetic_data(height, width, channels)
   runner = vs_pytorch.JaxRunner(FLAGS.model, 1, "auto", data, metrics=True)
-  kinds = op_kinds(runner.program.train_step.lower(runner.state, runner.order,
-                                                   *data).compile().as_text())
+  kinds = op_kinds(runner.compiled_step().as_text())
   with tempfile.TemporaryDirectory() as trace_dir:
     with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
       runner.run(FLAGS.steps)

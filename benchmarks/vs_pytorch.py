@@ -98,11 +98,14 @@ class JaxRunner:
         self.state, self.order, np.int32(steps), self.images, self.labels))
     return time.perf_counter() - start
 
+  def compiled_step(self) -> jax.stages.Compiled:
+    """The compiled train step, for XLA's cost analysis and optimized HLO."""
+    return self.program.train_step.lower(self.state, self.order, self.images,
+                                         self.labels).compile()
+
   def flops_per_step(self) -> float:
     """XLA's count of one step's floating-point operations (all seeds)."""
-    compiled = self.program.train_step.lower(self.state, self.order, self.images,
-                                             self.labels).compile()
-    analysis = compiled.cost_analysis()
+    analysis = self.compiled_step().cost_analysis()
     analysis = analysis[0] if isinstance(analysis, list) else analysis
     return float(analysis.get("flops", float("nan")))
 
